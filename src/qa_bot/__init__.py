@@ -1,0 +1,1 @@
+"""qa-bot: answers questions from your documents, offline, with citations."""

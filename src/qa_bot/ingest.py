@@ -1,0 +1,174 @@
+"""Find documents and extract their text, keeping what a citation needs.
+
+Supported: .txt, .md/.markdown, .html/.htm, .pdf. Anything that cannot give text is
+skipped with one line saying which file and why; nothing here raises for a bad file.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+TEXT_SUFFIXES = {".txt", ".text"}
+MARKDOWN_SUFFIXES = {".md", ".markdown"}
+HTML_SUFFIXES = {".html", ".htm"}
+PDF_SUFFIXES = {".pdf"}
+SUPPORTED = TEXT_SUFFIXES | MARKDOWN_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES
+
+_MD_HEADING = re.compile(r"^ {0,3}(#{1,6})[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
+
+
+class IngestError(Exception):
+    """A file that cannot be indexed; the message says why in a few words."""
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    path: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}"
+
+
+@dataclass(slots=True)
+class Document:
+    """The extracted text of one file plus the maps from offsets to citation locations."""
+
+    path: str  # absolute
+    text: str
+    file_hash: str
+    has_lines: bool = True  # line numbers are meaningful (text formats)
+    page_starts: list[int] = field(default_factory=list)  # offset where page i+1 begins
+    headings: list[tuple[int, str]] = field(default_factory=list)  # (offset, title), sorted
+    sections: list[tuple[int, int]] = field(default_factory=list)  # spans never split across
+
+    def line_at(self, offset: int) -> int | None:
+        return self.text.count("\n", 0, offset) + 1 if self.has_lines else None
+
+    def page_at(self, offset: int) -> int | None:
+        return bisect.bisect_right(self.page_starts, offset) if self.page_starts else None
+
+    def heading_at(self, offset: int) -> str | None:
+        i = bisect.bisect_right(self.headings, (offset, "\uffff"))
+        return self.headings[i - 1][1] if i else None
+
+
+def file_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def discover(paths: list[Path]) -> tuple[list[Path], list[Skipped]]:
+    """Expand files and folders (recursively) into the supported files below them.
+
+    Hidden files and folders are ignored; an unsupported file is reported as skipped.
+    A path that does not exist raises FileNotFoundError (a user mistake, not a bad file).
+    """
+    found: dict[Path, None] = {}
+    skipped: list[Skipped] = []
+    for given in paths:
+        if not given.exists():
+            raise FileNotFoundError(f"no such file or folder: {given}")
+        if given.is_file():
+            candidates = [given]
+        else:
+            candidates = []
+            for root, dirs, files in os.walk(given):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                candidates += [Path(root, f) for f in sorted(files) if not f.startswith(".")]
+        for path in candidates:
+            resolved = path.resolve()
+            if resolved.suffix.lower() in SUPPORTED:
+                found[resolved] = None
+            else:
+                skipped.append(Skipped(str(resolved), f"unsupported file type '{path.suffix or path.name}'"))
+    return list(found), skipped
+
+
+def load(path: Path, data: bytes | None = None) -> Document:
+    """Read one file (or its bytes, already read) into a Document.
+
+    Raises IngestError saying why when the file has no usable text.
+    """
+    if data is None:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise IngestError(f"cannot read ({exc.strerror or exc})") from None
+    digest = file_hash(data)
+    suffix = path.suffix.lower()
+    if suffix in PDF_SUFFIXES:
+        doc = _load_pdf(path, data, digest)
+    else:
+        text = _decode(data)
+        if suffix in HTML_SUFFIXES:
+            doc = _load_html(path, text, digest)
+        else:
+            doc = Document(str(path), text, digest)
+            if suffix in MARKDOWN_SUFFIXES:
+                doc.headings = [(m.start(), m.group(2)) for m in _MD_HEADING.finditer(text)]
+    if not doc.text.strip():
+        raise IngestError("empty: no text to index")
+    if not doc.sections:
+        doc.sections = [(0, len(doc.text))]
+    return doc
+
+
+def _decode(data: bytes) -> str:
+    if b"\x00" in data[:8192]:
+        raise IngestError("binary file (contains NUL bytes)")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise IngestError(f"not UTF-8 text (invalid byte at offset {exc.start})") from None
+
+
+def _load_html(path: Path, html: str, digest: str) -> Document:
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(html, "html.parser")
+    for tag in soup(["script", "style", "noscript", "template"]):
+        tag.decompose()
+    raw = soup.get_text("\n")
+    text = re.sub(r"\n[ \t]*(?:\n[ \t]*)+", "\n\n", re.sub(r"[ \t]+\n", "\n", raw)).strip()
+    headings, pos = [], 0
+    for h in soup.find_all(["h1", "h2", "h3", "h4", "h5", "h6"]):
+        title = " ".join(h.get_text(" ").split())
+        at = text.find(title.split(" ")[0], pos) if title else -1
+        if at >= 0:
+            headings.append((at, title))
+            pos = at
+    return Document(str(path), text, digest, headings=headings)
+
+
+def _load_pdf(path: Path, data: bytes, digest: str) -> Document:
+    import io
+    import logging
+
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
+    logging.getLogger("pypdf").setLevel(logging.ERROR)  # malformed-but-readable PDFs are common
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise IngestError("encrypted PDF")
+        pages = [(page.extract_text() or "").strip() for page in reader.pages]
+    except IngestError:
+        raise
+    except (PyPdfError, ValueError, KeyError, TypeError, OSError) as exc:
+        raise IngestError(f"unreadable PDF ({type(exc).__name__}: {exc})") from None
+    if not any(pages):
+        raise IngestError("PDF has no text layer (scanned or image-only?)")
+    text, starts, sections = "", [], []
+    for page in pages:
+        if text:
+            text += "\n\n"
+        starts.append(len(text))
+        sections.append((len(text), len(text) + len(page)))
+        text += page
+    return Document(str(path), text, digest, has_lines=False, page_starts=starts, sections=sections)

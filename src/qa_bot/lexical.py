@@ -1,0 +1,73 @@
+"""BM25 over the chunks (bm25s), saved beside the vector store, plus the chunk table it serves."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from .schema import Chunk
+from .text import terms
+
+
+class LexicalIndex:
+    """BM25 scores, document frequencies for term weighting, and chunks by id."""
+
+    def __init__(self, retriever, chunks: list[Chunk], df: dict[str, int]):
+        self._bm25 = retriever
+        self.chunks = chunks
+        self.by_id = {c.id: c for c in chunks}
+        self._df = df
+
+    @classmethod
+    def build(cls, chunks: list[Chunk]) -> LexicalIndex:
+        import bm25s
+
+        tokens = [terms(c.text) or [""] for c in chunks]
+        retriever = None
+        if chunks:
+            retriever = bm25s.BM25()
+            retriever.index(tokens, show_progress=False)
+        df: dict[str, int] = {}
+        for toks in tokens:
+            for t in set(toks):
+                df[t] = df.get(t, 0) + 1
+        return cls(retriever, chunks, df)
+
+    def save(self, folder: Path) -> None:
+        folder.mkdir(parents=True)
+        if self._bm25 is not None:
+            self._bm25.save(str(folder / "bm25"), show_progress=False)
+        rows = [{"id": c.id, "text": c.text, **c.metadata()} for c in self.chunks]
+        (folder / "chunks.json").write_text(json.dumps({"chunks": rows, "df": self._df}))
+
+    @classmethod
+    def load(cls, folder: Path) -> LexicalIndex:
+        data = json.loads((folder / "chunks.json").read_text())
+        chunks = [Chunk.from_metadata(r["id"], r["text"], r) for r in data["chunks"]]
+        retriever = None
+        if chunks:
+            import bm25s
+
+            retriever = bm25s.BM25.load(str(folder / "bm25"), show_progress=False)
+        return cls(retriever, chunks, data["df"])
+
+    def idf(self, term: str) -> float:
+        n = max(len(self.chunks), 1)
+        df = self._df.get(term, 0)
+        return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+    def search(self, query: str, n: int) -> list[tuple[Chunk, float]]:
+        if self._bm25 is None:
+            return []
+        vocab = self._bm25.vocab_dict
+        toks = [t for t in terms(query) if t in vocab]
+        if not toks:
+            return []
+        k = min(n, len(self.chunks))
+        docs, scores = self._bm25.retrieve([toks], k=k, show_progress=False, n_threads=1)
+        return [
+            (self.chunks[int(i)], float(s)) for i, s in zip(docs[0], scores[0]) if s > 0 and np.isfinite(s)
+        ]

@@ -1,0 +1,40 @@
+"""One settings object, read once from the environment and `.env`, then passed down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+EmbedBackend = Literal["onnx-int8", "onnx", "torch"]
+
+
+class Settings(BaseSettings):
+    """Every knob of qa-bot; each field is also the env var `QA_BOT_<FIELD>`."""
+
+    model_config = SettingsConfigDict(env_prefix="QA_BOT_", env_file=".env", extra="ignore")
+
+    index_dir: Path = Field(Path("index"), description="Where the persisted store lives.")
+    model_cache_dir: Path = Field(
+        Path.home() / ".cache" / "qa-bot",
+        description="Where the ONNX export of the embedding model is cached.",
+    )
+    embed_backend: EmbedBackend = Field(
+        "onnx-int8", description="onnx-int8 (fastest), onnx (fp32) or torch (sentence-transformers)."
+    )
+    embed_batch_size: int = Field(32, ge=1)
+    chunk_tokens: int = Field(
+        200, ge=16, le=254, description="Max word-pieces per chunk (the model reads 256, 2 are special)."
+    )
+    chunk_overlap_tokens: int = Field(32, ge=0)
+    top_k: int = Field(5, ge=1, description="Passages handed to the answerer.")
+    candidates: int = Field(40, ge=1, description="Hits taken from each retriever before fusion.")
+    rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
+    dense_weight: float = Field(1.0, ge=0)
+    lexical_weight: float = Field(1.0, ge=0)
+    max_answer_sentences: int = Field(2, ge=1)
+    refusal_threshold: float | None = Field(
+        None, description="Override the calibrated answerability threshold (0..1)."
+    )
