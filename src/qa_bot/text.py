@@ -32,9 +32,22 @@ def words(text: str) -> list[str]:
     return _WORD.findall(text.lower())
 
 
+def term_pairs(text: str) -> list[tuple[str, str]]:
+    """(word, stemmed term) for each content word."""
+    return [(w, _stem(w.replace("’", "'"))) for w in words(text) if w not in STOPWORDS]
+
+
 def terms(text: str) -> list[str]:
     """Stemmed content words: what lexical matching compares."""
-    return [_stem(w.replace("’", "'")) for w in words(text) if w not in STOPWORDS]
+    return [t for _, t in term_pairs(text)]
+
+
+@lru_cache(maxsize=65536)
+def specificity(word: str) -> float:
+    """0..1, how rare `word` is in general English (wordfreq's Zipf scale: 'the' ~7.7)."""
+    from wordfreq import zipf_frequency
+
+    return min(max((7.5 - zipf_frequency(word, "en")) / 7.5, 0.05), 1.0)
 
 
 # A sentence ends at . ! ? (plus closing quotes/brackets) followed by space and a likely

@@ -1,0 +1,98 @@
+"""Answers: every [n] is a listed citation and every quote is verbatim at its stated place."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from qa_bot.answer import REFUSAL_TEXT
+from qa_bot.indexer import sync
+from qa_bot.service import QAService
+from qa_bot.store import Store
+from qa_bot.text import sentence_spans
+from tests.conftest import make_settings
+from tests.pdfgen import write_pdf
+
+QUESTIONS = [
+    "How many countries co-sponsored the draft resolution?",
+    "Who is the First Deputy Minister of Foreign Affairs?",
+    "Since when has the Kremlin called for international regulation?",
+    "Which ransomware groups did the US send materials about?",
+    "What did Belousov say about the international community?",
+]
+
+
+def assert_verifiable(answer, cwd: Path = Path(".")):
+    markers = {int(n) for n in re.findall(r"\[(\d+)\]", answer.text)}
+    listed = [c.n for c in answer.citations]
+    assert markers == set(listed) and len(listed) == len(set(listed)) > 0
+    for c in answer.citations:
+        lines = Path(c.source).read_text(encoding="utf-8").splitlines(keepends=True)
+        assert c.quote in "".join(lines[c.start_line - 1 : c.end_line]), (c.source, c.location())
+        assert c.quote in next(p.chunk.text for p in answer.passages if p.chunk.id == c.chunk_id)
+
+
+@pytest.mark.parametrize("question", QUESTIONS)
+def test_citations_are_real_and_verbatim(seed_service, question):
+    answer = seed_service.answer(question)
+    assert not answer.refused
+    assert_verifiable(answer)
+
+
+def test_citations_in_markdown_and_pdf(tmp_path, encoder):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "garden.md").write_text(
+        "# Garden\n\nNotes on the garden.\n\n## Tomatoes\n\nTomatoes need six hours of sun.\n"
+        "Water them at the roots, never on the leaves.\n\n## Roses\n\nPrune roses in late winter.\n"
+    )
+    write_pdf(docs / "manual.pdf", [["The pump is model XR-7."], ["Replace the XR-7 filter every 90 days."]])
+    sync([docs], make_settings(tmp_path / "ix"), encoder, Store(tmp_path / "ix"))
+    svc = QAService(make_settings(tmp_path / "ix"), encoder=encoder)
+
+    md = svc.answer("How many hours of sun do tomatoes need?")
+    assert not md.refused and "six hours" in md.text
+    assert_verifiable(md)
+    assert md.citations[0].heading == "Tomatoes"
+
+    pdf = svc.answer("How often should the XR-7 filter be replaced?")
+    assert not pdf.refused and "90 days" in pdf.text
+    cite = pdf.citations[0]
+    assert cite.page == 2 and cite.start_line is None
+    assert cite.quote in "Replace the XR-7 filter every 90 days."
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["What is the capital of Australia?", "How do I bake sourdough bread?", "Who won the 1998 World Cup?"],
+)
+def test_refuses_when_the_documents_do_not_answer(seed_service, question):
+    answer = seed_service.answer(question)
+    assert answer.refused and answer.text == REFUSAL_TEXT and answer.citations == []
+    assert answer.confidence < seed_service.answerer.threshold
+
+
+def test_refusal_threshold_is_a_setting(seed_index, encoder):
+    question = "How many countries co-sponsored the draft resolution?"
+    never = QAService(make_settings(seed_index, refusal_threshold=1.0), encoder=encoder)
+    always = QAService(make_settings(seed_index, refusal_threshold=0.0), encoder=encoder)
+    assert never.answer(question).refused
+    assert not always.answer(question).refused
+
+
+def test_empty_question_is_rejected(seed_service):
+    with pytest.raises(ValueError, match="empty"):
+        seed_service.answer("   ")
+
+
+def test_sentence_spans_are_verbatim_and_respect_abbreviations():
+    text = 'Dr. Smith met Mr. Jones in the U.S. on Jan. 5. He said "Yes." Then they left!\nNew line here'
+    spans = sentence_spans(text)
+    assert [text[s:e] for s, e in spans] == [
+        "Dr. Smith met Mr. Jones in the U.S. on Jan. 5.",
+        'He said "Yes."',
+        "Then they left!",
+        "New line here",
+    ]
