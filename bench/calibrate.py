@@ -7,8 +7,9 @@ they resemble; users also ask things the documents never touch. So SQuAD v1.1 qu
 about articles that are not in the v2.0 corpus are added as off-topic unanswerables.
 
 SQuAD questions were written looking at the paragraph and reuse its words; users paraphrase.
-The threshold therefore must also keep answering the natural search queries of the NQ subset
-(answer recall floor), which are held out of the fit.
+The threshold therefore must also keep answering natural questions (an answer-recall floor):
+the NQ subset's real search queries and bench/paraphrased-squad-v2.jsonl (questions about the
+v2.0 articles written as a user would, not copied from the text). Neither is used in the fit.
 Writes src/qa_bot/calibration.json.
 
     .venv/bin/python bench/calibrate.py [--limit 1500]
@@ -28,7 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
-from qa_bot.answer import FEATURES, REFUSAL_FEATURES, Calibration, ExtractiveAnswerer
+from qa_bot.answer import ExtractiveAnswerer
+from qa_bot.calibration import RANK_FEATURES, REFUSAL_FEATURES, RERANK_FEATURES, Calibration
 from qa_bot.indexer import sync
 from qa_bot.service import QAService, make_encoder
 from qa_bot.settings import Settings
@@ -36,6 +38,7 @@ from qa_bot.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "src" / "qa_bot" / "calibration.json"
+PARAPHRASED = ROOT / "bench" / "paraphrased-squad-v2.jsonl"
 
 
 def normalize(s: str) -> str:
@@ -51,7 +54,7 @@ def open_index(data: Path, work: Path, encoder) -> QAService:
     sync([corpus_folder(data, work)], settings, encoder, Store(settings.index_dir))
     svc = QAService(settings, encoder=encoder)
     svc.answerer = ExtractiveAnswerer(svc.lexical, encoder, Calibration())
-    return svc
+    return svc  # its retriever also starts from the default weights
 
 
 def corpus_folder(data: Path, work: Path) -> Path:
@@ -72,6 +75,7 @@ class Row:
     features: np.ndarray  # one row per candidate sentence
     hit: np.ndarray  # which candidates contain a gold answer
     answerable: bool
+    answerer: ExtractiveAnswerer  # the one of the index the question was asked of
 
 
 def collect(svc: QAService, questions: list[dict]) -> list[Row]:
@@ -80,36 +84,58 @@ def collect(svc: QAService, questions: list[dict]) -> list[Row]:
         passages = svc.retriever.retrieve(q["question"])
         cands = svc.answerer.candidates(q["question"], passages)
         gold = [normalize(a) for a in q["answers"]]
-        feats = np.array([c.features for c in cands], dtype=np.float64).reshape(-1, len(FEATURES))
+        feats = np.array([c.features for c in cands], dtype=np.float64).reshape(-1, len(RANK_FEATURES))
         hit = np.array([any(g and g in normalize(c.text) for g in gold) for c in cands], dtype=bool)
-        rows.append(Row(q["question"], passages, cands, feats, hit, not q["is_impossible"]))
+        rows.append(Row(q["question"], passages, cands, feats, hit, not q["is_impossible"], svc.answerer))
     return rows
 
 
-def fit_rank_weights(rows, start: tuple[float, ...]) -> np.ndarray:
-    """Coordinate ascent on: share of answerable questions whose top sentence holds the answer."""
-    data = [(r.features, r.hit) for r in rows if r.answerable and r.hit.any()]
+def fit_top1(data: list[tuple[np.ndarray, np.ndarray]], start: tuple[float, ...]) -> tuple[np.ndarray, float]:
+    """Coordinate ascent on the share of items whose top-scoring row is a hit.
+
+    `data`: (features, hit) per item, one row per choice; the first weight stays 1 (scale).
+    """
 
     def accuracy(w):
-        return np.mean([h[np.argmax(f @ w)] for f, h in data])
+        return float(np.mean([h[np.argmax(f @ w)] for f, h in data]))
 
     w = np.array(start, dtype=np.float64)
     best = accuracy(w)
     grid = [0.0, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0]
     for _ in range(3):
-        for i in range(len(w)):
+        for i in range(1, len(w)):
             for v in grid:
                 trial = w.copy()
                 trial[i] = v
                 acc = accuracy(trial)
                 if acc > best + 1e-9:
                     best, w = acc, trial
-    print(f"sentence ranking: top sentence holds the answer for {best:.3f} of answerable questions "
-          f"whose passages hold it (n={len(data)})")
+    return w, best
+
+
+def fit_rerank(svc: QAService, questions: list[dict]) -> np.ndarray:
+    """Passage reranking weights: most answerable questions with a gold passage on top."""
+    data = []
+    for q in questions:
+        if q["is_impossible"]:
+            continue
+        pool = svc.retriever.pool(q["question"], svc.settings.top_k)
+        hit = np.array([gold_overlap(p.chunk, q) for p, _ in pool], dtype=bool)
+        if hit.any():
+            data.append((np.array([f for _, f in pool]), hit))
+    w, best = fit_top1(data, Calibration().rerank_weights)
+    print(f"passage reranking: gold passage on top for {best:.3f} of answerable questions whose "
+          f"candidates hold it (n={len(data)})")
     return w
 
 
-def refusal_matrix(answerer: ExtractiveAnswerer, rows: list[Row], w: np.ndarray):
+def gold_overlap(chunk, q: dict) -> bool:
+    return Path(chunk.path).stem == q["doc_id"] and any(
+        chunk.start < end and start < chunk.end for start, end in q["answer_char_spans"]
+    )
+
+
+def refusal_matrix(rows: list[Row], w: np.ndarray):
     """The answerer's own refusal features for each question's best sentence under weights w."""
     X, y = [], []
     for r in rows:
@@ -118,7 +144,7 @@ def refusal_matrix(answerer: ExtractiveAnswerer, rows: list[Row], w: np.ndarray)
         else:
             b = int(np.argmax(r.features @ w))
             best = replace(r.candidates[b], score=float(r.features[b] @ w))
-            X.append(answerer.refusal_features(r.question, r.passages, best))
+            X.append(r.answerer.refusal_features(r.question, r.passages, best))
         y.append(1.0 if r.answerable else 0.0)
     return np.array(X), np.array(y)
 
@@ -187,26 +213,35 @@ def main() -> int:
     other_docs = {d["doc_id"] for d in map(json.loads, (v11 / "corpus.jsonl").open()) if d["title"] not in titles}
     off_topic = [q for q in map(json.loads, (v11 / "questions.jsonl").open()) if q["doc_id"] in other_docs]
     questions += [{**q, "is_impossible": True} for q in rng.sample(off_topic, min(args.off_topic, len(off_topic)))]
+    rerank = fit_rerank(svc, questions)
+    svc.retriever.weights = rerank
     rows = collect(svc, questions)
     print(f"collected features for {len(rows)} questions in {time.time() - t0:.0f}s")
 
     natural_svc = open_index(args.natural, args.work / "nq", encoder)
+    natural_svc.retriever.weights = rerank
     natural_qs = [q for q in map(json.loads, (args.natural / "questions.jsonl").open()) if not q["is_impossible"]]
-    natural_rows = collect(natural_svc, natural_qs)
+    paraphrased = [{**q, "is_impossible": False} for q in map(json.loads, PARAPHRASED.open())]
+    natural_rows = collect(natural_svc, natural_qs) + collect(svc, paraphrased)
 
-    w = fit_rank_weights(rows, Calibration().rank_weights)
-    X, y = refusal_matrix(svc.answerer, rows, w)
+    w, best = fit_top1([(r.features, r.hit) for r in rows if r.answerable and r.hit.any()],
+                       Calibration().rank_weights)
+    print(f"sentence ranking: top sentence holds the answer for {best:.3f} of answerable questions "
+          f"whose passages hold it")
+    X, y = refusal_matrix(rows, w)
     coef, bias = fit_logistic(X, y)
     prob = 1 / (1 + np.exp(-(X @ coef + bias)))
-    Xn, _ = refusal_matrix(natural_svc.answerer, natural_rows, w)
+    Xn, _ = refusal_matrix(natural_rows, w)
     natural = 1 / (1 + np.exp(-(Xn @ coef + bias)))
     threshold, stats = choose_threshold(prob, y, natural, args.min_answer_recall, args.min_natural_recall)
     print("refusal on the fitting set: " + ", ".join(f"{k} {v:.3f}" for k, v in stats.items()))
     OUT.write_text(json.dumps({
         "fitted_on": f"SQuAD v2.0 dev, {args.limit} questions outside sample.jsonl, "
                      f"+ {args.off_topic} off-topic SQuAD v1.1 questions; threshold keeps "
-                     f"{args.min_natural_recall:.0%} of NQ-subset natural queries answered",
-        "features": list(FEATURES),
+                     f"{args.min_natural_recall:.0%} of natural questions (NQ subset, paraphrased v2.0) answered",
+        "rerank_features": list(RERANK_FEATURES),
+        "rerank_weights": [round(float(v), 4) for v in rerank],
+        "rank_features": list(RANK_FEATURES),
         "rank_weights": [round(float(v), 4) for v in w],
         "refusal_features": list(REFUSAL_FEATURES),
         "refusal_weights": [round(float(v), 4) for v in coef],

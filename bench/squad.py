@@ -333,7 +333,7 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     console = Console(width=None if sys.stdout.isatty() else 120)  # pipes get the full table too
-    started = time.perf_counter()
+    started, load_start = time.perf_counter(), os.getloadavg()[0]
     plan = {}
     for name, folder in DATASETS.items():
         work = WORK_DIR / folder
@@ -357,9 +357,15 @@ def main() -> None:
     for name, by_column in results.items():
         render(name, by_column, console)
     wall_s = time.perf_counter() - started
-    console.print(f"total wall time: {wall_s:.0f} s", highlight=False)
+    load = [load_start, os.getloadavg()[0]]
+    console.print(
+        f"total wall time: {wall_s:.0f} s; 1-min load average {load[0]:.1f} at start, {load[1]:.1f} at end "
+        f"on {os.cpu_count()} CPUs (timings assume an otherwise idle machine)",
+        highlight=False,
+    )
     if args.json:
-        payload = {"args": {k: str(v) for k, v in vars(args).items()}, "wall_s": wall_s, "datasets": results}
+        settings = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
+        payload = {"args": settings, "wall_s": wall_s, "load_avg": load, "datasets": results}
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(payload, indent=1))
 

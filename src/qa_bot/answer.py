@@ -7,15 +7,15 @@ and threshold were fitted on SQuAD v2.0 dev (`bench/calibrate.py` writes `refusa
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from dataclasses import dataclass
-from importlib import resources
 
 from .lexical import LexicalIndex
 from .schema import Answer, Citation, Passage
-from .text import sentence_spans, specificity, term_pairs, terms
+from .calibration import Calibration
+from .lexical import coverage, sentence_evidence
+from .text import terms
 
 REFUSAL_TEXT = "I could not find the answer to that in the documents."
 
@@ -71,36 +71,6 @@ def _type_match(kind: str | None, sentence: str, question: str) -> float:
     return 1.0 if names else 0.0
 
 
-FEATURES = ("coverage", "context_coverage", "passage_rr", "type_match", "novelty", "sentence_dense", "passage_dense")
-REFUSAL_FEATURES = (
-    "best_score", "coverage", "context_coverage", "sentence_dense", "top_dense", "type_match",
-    "passage_coverage", "missing_idf",
-)
-
-
-@dataclass
-class Calibration:
-    """Sentence-ranking weights and the answerability model, as fitted by bench/calibrate.py."""
-
-    rank_weights: tuple[float, ...] = (1.0, 0.35, 0.25, 0.15, 0.1, 1.0, 0.3)
-    refusal_weights: tuple[float, ...] = (0.0, 3.0, 1.0, 6.0, 2.0, 1.0, 1.0, -1.0)
-    refusal_bias: float = -5.0
-    threshold: float = 0.5
-
-    @classmethod
-    def load(cls) -> Calibration:
-        try:
-            data = json.loads(resources.files("qa_bot").joinpath("calibration.json").read_text())
-        except FileNotFoundError:
-            return cls()
-        return cls(
-            rank_weights=tuple(data["rank_weights"]),
-            refusal_weights=tuple(data["refusal_weights"]),
-            refusal_bias=data["refusal_bias"],
-            threshold=data["threshold"],
-        )
-
-
 class ExtractiveAnswerer:
     """Picks the sentences that best answer the question; decides whether to answer at all."""
 
@@ -114,38 +84,17 @@ class ExtractiveAnswerer:
         self.dense_candidates = dense_candidates
 
     # -- scoring -----------------------------------------------------------------------
-    def _term_weights(self, question: str) -> dict[str, float]:
-        """How much each question term matters: rare in the corpus and rare in English.
-
-        Corpus idf alone is unreliable in small folders (every word missing from five chunks
-        looks as rare as a name), so it is scaled by the word's rarity in general English.
-        """
-        weights: dict[str, float] = {}
-        for word, term in term_pairs(question):
-            w = self.lexical.idf(term) / self.lexical.max_idf * specificity(word)
-            weights[term] = max(weights.get(term, 0.0), w)
-        return weights
-
     def candidates(self, question: str, passages: list[Passage]) -> list[Candidate]:
         """Every sentence of the passages with its features, best first."""
-        weights = self._term_weights(question)
-        q_terms = set(weights)
-        total = sum(weights.values()) or 1.0
+        weights = self.lexical.term_weights(question)
         kind = expected_type(question)
         w = self.cal.rank_weights
         rows = []
         for rank, p in enumerate(passages):
-            text = p.chunk.text
-            spans = sentence_spans(text)
-            sent_terms = [set(terms(text[s:e])) for s, e in spans]
-            for i, (s, e) in enumerate(spans):
-                here = sent_terms[i]
-                around = here | (sent_terms[i - 1] if i else set()) | (sent_terms[i + 1] if i + 1 < len(spans) else set())
-                cov = sum(v for t, v in weights.items() if t in here) / total
-                ctx = sum(v for t, v in weights.items() if t in around) / total
-                novel = 1.0 if here - q_terms else 0.0
-                feats = [cov, ctx, 1.0 / (rank + 1), _type_match(kind, text[s:e], question), novel, 0.0, p.dense]
-                rows.append((rank, p, s, e, feats))
+            for ev in sentence_evidence(p.chunk.text, weights):
+                feats = [ev.coverage, ev.context_coverage, 1.0 / (rank + 1),
+                         _type_match(kind, p.chunk.text[ev.start : ev.end], question), ev.novelty, 0.0, p.dense]
+                rows.append((rank, p, ev.start, ev.end, feats))
         # Only the lexically most promising sentences are worth an embedding each.
         rows.sort(key=lambda r: sum(a * b for a, b in zip(w, r[4])), reverse=True)
         top = rows[: self.dense_candidates]
@@ -160,10 +109,9 @@ class ExtractiveAnswerer:
     def refusal_features(self, question: str, passages: list[Passage], best: Candidate) -> tuple[float, ...]:
         """Evidence for answerability. Near-miss questions usually name something (a high-idf
         term) that the best passage lacks, hence passage coverage and the rarest missing term."""
-        weights = self._term_weights(question)
+        weights = self.lexical.term_weights(question)
         in_passage = set(terms(best.passage.chunk.text))
-        total = sum(weights.values()) or 1.0
-        passage_cov = sum(w for t, w in weights.items() if t in in_passage) / total
+        passage_cov = coverage(weights, in_passage)
         missing = max((w for t, w in weights.items() if t not in in_passage), default=0.0)
         top_dense = max((p.dense for p in passages), default=0.0)
         f = best.features

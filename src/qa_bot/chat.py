@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import math
+import shutil
+import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 from prompt_toolkit import PromptSession
 from prompt_toolkit.history import FileHistory
@@ -10,10 +15,40 @@ from prompt_toolkit.history import FileHistory
 from .format import render
 
 HISTORY = Path.home() / ".cache" / "qa-bot" / "chat_history"
+MAX_TURNS = 6  # earlier turns kept to resolve follow-ups
 
 
-def run_chat(service, session: PromptSession | None = None, echo=print) -> None:
-    """Ask until EOF (Ctrl-D) or `/quit`; a failing question prints an error and goes on."""
+@dataclass
+class Draft:
+    """A generative answer shown as the LLM writes it, then replaced by the checked answer:
+    wiped on a terminal, left above it elsewhere (a pipe cannot un-print)."""
+
+    out: TextIO
+    text: str = ""
+
+    def __call__(self, token: str) -> None:
+        self.text += token
+        self.out.write(token)
+        self.out.flush()
+
+    def close(self) -> None:
+        if not self.text:
+            return
+        if not self.out.isatty():
+            self.out.write("\n\n")
+            return
+        cols = shutil.get_terminal_size().columns
+        rows = sum(max(1, math.ceil(len(line) / cols)) for line in self.text.split("\n"))
+        self.out.write("\r" + (f"\x1b[{rows - 1}A" if rows > 1 else "") + "\x1b[J")
+        self.out.flush()
+
+
+def run_chat(service, session: PromptSession | None = None, echo=print, out: TextIO | None = None) -> None:
+    """Ask until EOF (Ctrl-D) or `/quit`; a failing question prints an error and goes on.
+
+    Follow-ups are resolved against the earlier turns; generative answers stream to `out`.
+    """
+    history: list[tuple[str, str]] = []
     if session is None:
         HISTORY.parent.mkdir(parents=True, exist_ok=True)
         session = PromptSession(history=FileHistory(str(HISTORY)))
@@ -30,7 +65,12 @@ def run_chat(service, session: PromptSession | None = None, echo=print) -> None:
             continue
         if question in ("/quit", "/exit"):
             return
+        draft = Draft(out or sys.stdout)
         try:
-            echo(render(service.answer(question)) + "\n")
+            answer = service.answer(question, history=history, on_token=draft)
+            draft.close()
+            echo(render(answer) + "\n")
+            history = (history + [(answer.question, answer.text)])[-MAX_TURNS:]
         except Exception as exc:  # one bad question must not end the session
+            draft.close()
             echo(f"error: {exc}")

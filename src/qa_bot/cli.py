@@ -24,10 +24,12 @@ def _settings(ctx: click.Context) -> Settings:
     return ctx.obj
 
 
-def _service(settings: Settings):
+def _service(settings: Settings, llm: str | None = None):
     from .service import QAService
     from .store import StoreError
 
+    if llm is not None:
+        settings = settings.model_copy(update={"llm": llm})
     try:
         return QAService(settings)
     except StoreError as exc:
@@ -64,6 +66,10 @@ def cli(ctx: click.Context, index_dir: Path | None) -> None:
     settings = Settings()  # a bad env var or .env line becomes one line in _Group.invoke
     if index_dir is not None:
         settings = settings.model_copy(update={"index_dir": index_dir})
+    if settings.log_level:
+        import logging
+
+        logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     ctx.obj = settings
 
 
@@ -96,16 +102,88 @@ def index(ctx: click.Context, paths: tuple[Path, ...]) -> None:
             progress.advance(task, n)
 
     with progress:
-        report = sync(targets, settings, encoder, Store(settings.index_dir), on_progress)
+        report = sync(targets, settings, encoder, Store.open(settings), on_progress)
     for skip in report.skipped:
         err.print(f"skipped {skip}", markup=False)
     if report.rebuilt:
         err.print("settings changed since the last index: rebuilt it from scratch", markup=False)
-    click.echo(
-        f"indexed into {settings.index_dir}: {len(report.added)} added, {len(report.updated)} updated, "
-        f"{len(report.unchanged)} unchanged, {len(report.removed)} removed, {len(report.skipped)} skipped; "
+    click.echo(f"indexed into {Store.open(settings).location}: {_sync_summary(report)}")
+
+
+def _sync_summary(report) -> str:
+    return (
+        f"{len(report.added)} added, {len(report.updated)} updated, {len(report.unchanged)} unchanged, "
+        f"{len(report.removed)} removed, {len(report.skipped)} skipped; "
         f"{report.chunks_embedded} chunks embedded, {report.chunks_total} in the index"
     )
+
+
+def _watch_roots(settings: Settings, paths: tuple[Path, ...]) -> list[Path]:
+    """PATHS, else the folders the index was built from (those still on disk)."""
+    from .store import Store
+
+    if paths:
+        return list(paths)
+    roots = [Path(r) for r in Store.open(settings).load_state().roots if Path(r).exists()]
+    if not roots:
+        raise UserError("nothing to watch: give PATHS (the index records no folders yet)")
+    return roots
+
+
+def _print_sync(report) -> None:
+    import datetime as dt
+
+    for skip in report.skipped:
+        click.echo(f"skipped {skip}", err=True)
+    if report.changed or report.rebuilt:
+        click.echo(f"{dt.datetime.now():%H:%M:%S} synced: {_sync_summary(report)}")
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.pass_context
+def watch(ctx: click.Context, paths: tuple[Path, ...]) -> None:
+    """Keep the index in step with PATHS (default: the indexed folders) until Ctrl-C."""
+    from .service import make_encoder
+    from .store import Store
+    from .watch import watch as run_watch
+
+    settings = _settings(ctx)
+    roots = _watch_roots(settings, paths)
+    click.echo(f"watching {', '.join(map(str, roots))} (Ctrl-C to stop)", err=True)
+    run_watch(roots, settings, make_encoder(settings), Store.open(settings), _print_sync)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--fix", is_flag=True, help="Reconcile: sync the index with the folders.")
+@click.option("--json", "as_json", is_flag=True, help="Print the status as one JSON object.")
+@click.pass_context
+def status(ctx: click.Context, paths: tuple[Path, ...], fix: bool, as_json: bool) -> None:
+    """Show what the index holds and its drift from PATHS (default: the indexed folders); exit 1 on drift."""
+    from .indexer import sync
+    from .service import make_encoder
+    from .status import inspect, render
+    from .store import Store
+
+    settings = _settings(ctx)
+    store, encoder = Store.open(settings), make_encoder(settings)
+    if not store.exists():
+        raise UserError(f"no index at {store.location} (run `qa-bot index` first)")
+    roots = list(paths) or None
+    if fix:
+        report = sync(roots or [Path(r) for r in store.load_state().roots if Path(r).exists()],
+                      settings, encoder, store)
+        click.echo(f"fixed: {_sync_summary(report)}", err=True)
+    result = inspect(settings, encoder, store, roots)
+    click.echo(json.dumps(result.to_dict(), ensure_ascii=False) if as_json else render(result))
+    ctx.exit(1 if result.drift else 0)
+
+
+_llm_option = click.option(
+    "--llm", metavar="SPEC",
+    help="Who writes answers: extractive, openai:MODEL, ollama:MODEL or llamacpp:FILE.gguf (env QA_BOT_LLM).",
+)
 
 
 @cli.command()
@@ -115,13 +193,14 @@ def index(ctx: click.Context, paths: tuple[Path, ...]) -> None:
     "--questions", type=click.File("r", encoding="utf-8"),
     help="Read questions from FILE (one a line; - for stdin).",
 )
+@_llm_option
 @click.pass_context
-def ask(ctx: click.Context, question: str | None, as_json: bool, questions) -> None:
+def ask(ctx: click.Context, question: str | None, as_json: bool, questions, llm: str | None) -> None:
     """Answer QUESTION from the index, with sources."""
     if (question is None) == (questions is None):
         raise UserError("give one QUESTION or --questions FILE")
     todo = [question] if question is not None else [q.strip() for q in questions if q.strip()]
-    service = _service(_settings(ctx))
+    service = _service(_settings(ctx), llm)
     from .format import render
 
     for i, q in enumerate(todo):
@@ -133,12 +212,13 @@ def ask(ctx: click.Context, question: str | None, as_json: bool, questions) -> N
 
 
 @cli.command()
+@_llm_option
 @click.pass_context
-def chat(ctx: click.Context) -> None:
+def chat(ctx: click.Context, llm: str | None) -> None:
     """Interactive questions with history and line editing (Ctrl-D to leave)."""
     from .chat import run_chat
 
-    run_chat(_service(_settings(ctx)))
+    run_chat(_service(_settings(ctx), llm))
 
 
 @cli.command("eval")
@@ -160,14 +240,31 @@ def eval_(ctx: click.Context, cases_file: Path, as_json: bool) -> None:
 
 @cli.command()
 @click.option("--guild", type=int, help="Sync /ask to this guild only (instant, for setup).")
+@click.option("--watch", "watch_paths", multiple=True, type=click.Path(exists=True, path_type=Path),
+              help="Keep the index in step with this folder while the bot runs (repeatable).")
 @click.pass_context
-def discord(ctx: click.Context, guild: int | None) -> None:
+def discord(ctx: click.Context, guild: int | None, watch_paths: tuple[Path, ...]) -> None:
     """Run the Discord bot (token from DISCORD_TOKEN or .env)."""
     try:
         from .discord_bot import run
     except ImportError as exc:
         raise UserError(f"the Discord extra is not installed ({exc}); pip install 'qa-bot[discord]'") from None
-    ctx.exit(run(_settings(ctx), guild_id=guild))
+    settings = _settings(ctx)
+    stop = None
+    if watch_paths:
+        # In-process, so the bot's embedded store sees every write (see docs/operations.md).
+        from .service import make_encoder
+        from .store import Store
+        from .watch import start_in_thread
+
+        _, stop = start_in_thread(list(watch_paths), settings, make_encoder(settings), Store.open(settings),
+                                  _print_sync)
+    try:
+        code = run(settings, guild_id=guild)
+    finally:
+        if stop is not None:
+            stop.set()
+    ctx.exit(code)
 
 
 def main() -> None:

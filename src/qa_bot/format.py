@@ -22,4 +22,6 @@ def render(answer: Answer) -> str:
     elif answer.refused and answer.passages:
         best = answer.passages[0]
         lines += ["", f"(closest passage: {best.source}, score {best.score:.3f})"]
+    if answer.notice:
+        lines += ["", f"note: {answer.notice}"]
     return "\n".join(lines)

@@ -53,9 +53,10 @@ def sync(
 ) -> SyncReport:
     """Make the index reflect `paths`. Files indexed from elsewhere stay unless they are gone."""
     report = SyncReport()
-    files, report.skipped = discover(paths)
+    files, report.skipped = discover(paths, allow_outside=settings.allow_outside_paths)
     roots = [p.resolve() for p in paths]
     state = store.load_state()
+    state.roots = sorted(set(state.roots) | {str(r) for r in roots})  # what watch/status default to
 
     fp = fingerprint(settings, encoder)
     if state.fingerprint != fp:
@@ -134,7 +135,8 @@ def sync(
         store.delete(orphans)
         state.generation += 1
     if state.lexical_generation != state.generation:
-        store.save_lexical(LexicalIndex.build(store.chunks()), state.generation)
+        if store.keeps_lexical:  # a server's readers build their BM25 from the committed chunks
+            store.save_lexical(LexicalIndex.build(store.chunks()), state.generation)
         state.lexical_generation = state.generation
     state.last_sync = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     store.save_state(state)

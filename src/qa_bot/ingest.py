@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .sanitize import strip_hidden
+
 TEXT_SUFFIXES = {".txt", ".text"}
 MARKDOWN_SUFFIXES = {".md", ".markdown"}
 HTML_SUFFIXES = {".html", ".htm"}
@@ -62,15 +64,21 @@ def file_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def discover(paths: list[Path]) -> tuple[list[Path], list[Skipped]]:
+def discover(paths: list[Path], allow_outside: bool = False) -> tuple[list[Path], list[Skipped]]:
     """Expand files and folders (recursively) into the supported files below them.
 
     Hidden files and folders are ignored; an unsupported file is reported as skipped.
     A path that does not exist raises FileNotFoundError (a user mistake, not a bad file).
+    Unless `allow_outside`, a path with '..' raises ValueError and a file whose real path
+    lies outside every path given (a symlink pointing out) is skipped.
     """
     found: dict[Path, None] = {}
     skipped: list[Skipped] = []
+    roots = [p.resolve() for p in paths]
     for given in paths:
+        if not allow_outside and ".." in given.parts:
+            raise ValueError(f"{given}: '..' in a path to index is refused; give the folder itself "
+                             "(or set QA_BOT_ALLOW_OUTSIDE_PATHS=true)")
         if not given.exists():
             raise FileNotFoundError(f"no such file or folder: {given}")
         if given.is_file():
@@ -82,7 +90,10 @@ def discover(paths: list[Path]) -> tuple[list[Path], list[Skipped]]:
                 candidates += [Path(root, f) for f in sorted(files) if not f.startswith(".")]
         for path in candidates:
             resolved = path.resolve()
-            if resolved.suffix.lower() in SUPPORTED:
+            if not allow_outside and not any(resolved.is_relative_to(r) for r in roots):
+                skipped.append(Skipped(str(path.absolute()), f"links outside the folders given (to {resolved}); "
+                                       "not followed unless QA_BOT_ALLOW_OUTSIDE_PATHS=true"))
+            elif resolved.suffix.lower() in SUPPORTED:
                 found[resolved] = None
             else:
                 skipped.append(Skipped(str(resolved), f"unsupported file type '{path.suffix or path.name}'"))
@@ -122,7 +133,7 @@ def _decode(data: bytes) -> str:
     if b"\x00" in data[:8192]:
         raise IngestError("binary file (contains NUL bytes)")
     try:
-        return data.decode("utf-8-sig")
+        return strip_hidden(data.decode("utf-8-sig"))  # before any offset is taken
     except UnicodeDecodeError as exc:
         raise IngestError(f"not UTF-8 text (invalid byte at offset {exc.start})") from None
 
@@ -157,7 +168,7 @@ def _load_pdf(path: Path, data: bytes, digest: str) -> Document:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):
             raise IngestError("encrypted PDF")
-        pages = [(page.extract_text() or "").strip() for page in reader.pages]
+        pages = [strip_hidden(page.extract_text() or "").strip() for page in reader.pages]
     except IngestError:
         raise
     except (PyPdfError, ValueError, KeyError, TypeError, OSError) as exc:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .schema import Chunk
-from .text import terms
+from .text import sentence_spans, specificity, term_pairs, terms
 
 
 class LexicalIndex:
@@ -59,6 +60,18 @@ class LexicalIndex:
         df = self._df.get(term, 0)
         return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
+    def term_weights(self, question: str) -> dict[str, float]:
+        """How much each question term matters (0..1): rare in the corpus and in English.
+
+        Corpus idf alone is unreliable in small folders (every word missing from five chunks
+        looks as rare as a name), so it is scaled by the word's rarity in general English.
+        """
+        weights: dict[str, float] = {}
+        for word, term in term_pairs(question):
+            w = self.idf(term) / self.max_idf * specificity(word)
+            weights[term] = max(weights.get(term, 0.0), w)
+        return weights
+
     @property
     def max_idf(self) -> float:
         """The idf of a term no chunk contains."""
@@ -76,3 +89,33 @@ class LexicalIndex:
         return [
             (self.chunks[int(i)], float(s)) for i, s in zip(docs[0], scores[0]) if s > 0 and np.isfinite(s)
         ]
+
+
+def coverage(weights: dict[str, float], present: set[str]) -> float:
+    """Share of the question's term weight found in `present`."""
+    total = sum(weights.values())
+    return sum(w for t, w in weights.items() if t in present) / total if total else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class SentenceEvidence:
+    start: int  # offsets into the passage text
+    end: int
+    coverage: float  # of the question's terms, by this sentence
+    context_coverage: float  # by it and its neighbours (the answer may sit beside the match)
+    novelty: float  # 1 if it says anything the question does not already say
+
+    @property
+    def strength(self) -> float:
+        return 0.7 * self.coverage + 0.3 * self.context_coverage
+
+
+def sentence_evidence(text: str, weights: dict[str, float]) -> list[SentenceEvidence]:
+    spans = sentence_spans(text)
+    sets = [set(terms(text[s:e])) for s, e in spans]
+    out = []
+    for i, (s, e) in enumerate(spans):
+        around = sets[i].union(*sets[max(i - 1, 0) : i + 2])
+        novel = 1.0 if sets[i] - set(weights) else 0.0
+        out.append(SentenceEvidence(s, e, coverage(weights, sets[i]), coverage(weights, around), novel))
+    return out

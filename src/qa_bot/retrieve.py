@@ -1,25 +1,40 @@
-"""Hybrid retrieval: dense (Chroma) and lexical (BM25) rankings fused by reciprocal rank."""
+"""Hybrid retrieval: dense (Chroma) and lexical (BM25) rankings fused by reciprocal rank,
+then the best fused candidates reranked by the evidence their sentences hold."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from .calibration import Calibration
 from .embeddings import Encoder
-from .lexical import LexicalIndex
+from .lexical import LexicalIndex, coverage, sentence_evidence
 from .schema import Chunk, Passage
 from .settings import Settings
-from .store import Store
+from .text import terms
 
 
 class Retriever:
-    def __init__(self, settings: Settings, encoder: Encoder, store: Store, lexical: LexicalIndex):
+    def __init__(self, settings: Settings, encoder: Encoder, store, lexical: LexicalIndex,
+                 calibration: Calibration):
         self.settings = settings
         self.encoder = encoder
-        self.store = store
+        self.store = store  # anything with dense_search(vector, n)
         self.lexical = lexical
+        self.weights = calibration.rerank_weights
 
     def retrieve(self, question: str, k: int | None = None) -> list[Passage]:
         """The top-k passages for `question`, best first."""
+        k = k or self.settings.top_k
+        scored = [
+            replace(p, score=sum(w * f for w, f in zip(self.weights, feats)))
+            for p, feats in self.pool(question, k)
+        ]
+        scored.sort(key=lambda p: p.score, reverse=True)
+        return scored[:k]
+
+    def pool(self, question: str, k: int) -> list[tuple[Passage, tuple[float, ...]]]:
+        """The fused candidates worth reranking, each with its rerank features."""
         s = self.settings
-        k = k or s.top_k
         vector = self.encoder.encode([question])[0]
         dense = self.store.dense_search(vector, s.candidates)
         lexical = self.lexical.search(question, s.candidates)
@@ -33,7 +48,15 @@ class Retriever:
                 chunks.setdefault(chunk.id, chunk)
                 into[chunk.id] = score
                 fused[chunk.id] = fused.get(chunk.id, 0.0) + weight / (s.rrf_k + rank + 1)
-        best = sorted(fused, key=fused.__getitem__, reverse=True)[:k]
-        return [
-            Passage(chunks[i], fused[i], dense=dense_sim.get(i, 0.0), lexical=bm25.get(i, 0.0)) for i in best
-        ]
+        pool = sorted(fused, key=fused.__getitem__, reverse=True)[: max(k, s.rerank_depth)]
+        # A chunk the dense search did not return is at most as similar as the last one it did.
+        floor = min(dense_sim.values(), default=0.0)
+        weights = self.lexical.term_weights(question)
+        out = []
+        for i in pool:
+            text = chunks[i].text
+            best = max((ev.strength for ev in sentence_evidence(text, weights)), default=0.0)
+            sim = dense_sim.get(i, floor)
+            features = (fused[i] * s.rrf_k, best, coverage(weights, set(terms(text))), sim)
+            out.append((Passage(chunks[i], fused[i], dense=sim, lexical=bm25.get(i, 0.0)), features))
+        return out

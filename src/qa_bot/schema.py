@@ -108,6 +108,7 @@ class Answer:
     refused: bool
     passages: list[Passage] = field(default_factory=list)
     confidence: float = 0.0  # calibrated probability that the documents answer the question
+    notice: str | None = None  # one line for the user, e.g. why the LLM answer was replaced
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -115,6 +116,7 @@ class Answer:
             "text": self.text,
             "refused": self.refused,
             "confidence": round(self.confidence, 4),
+            "notice": self.notice,
             "citations": [c.to_dict() for c in self.citations],
             "passages": [p.to_dict() for p in self.passages],
         }

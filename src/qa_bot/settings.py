@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     top_k: int = Field(5, ge=1, description="Passages handed to the answerer.")
     candidates: int = Field(40, ge=1, description="Hits taken from each retriever before fusion.")
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
+    rerank_depth: int = Field(20, ge=1, description="Fused candidates reranked by sentence evidence.")
     dense_weight: float = Field(1.0, ge=0)
     lexical_weight: float = Field(1.0, ge=0)
     max_answer_sentences: int = Field(2, ge=1)
@@ -57,3 +58,35 @@ class Settings(BaseSettings):
     discord_workers: int = Field(2, ge=1, description="Threads answering questions.")
     discord_queue_size: int = Field(20, ge=1, description="Questions waiting beyond which users hear 'busy'.")
     feedback_log: Path = Field(Path("feedback.jsonl"), description="Where 👍/👎 votes are appended.")
+
+    # -- Operations: Chroma server mode, live sync, path safety, logging (docs/operations.md) --
+    chroma_url: str | None = Field(
+        None, description="http://host:port of a Chroma server; unset = embedded store in index_dir.",
+    )
+    watch_debounce_ms: int = Field(
+        1000, ge=50, description="Longest `qa-bot watch` gathers a burst of file changes into one sync.",
+    )
+    allow_outside_paths: bool = Field(
+        False, description="Let `index` follow symlinks out of the folders given and accept '..' in paths.",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] | None = Field(
+        None, description="Root logging level for the CLI; unset = each command's default.",
+    )
+
+    # -- Generative answers through an LLM (docs/llm.md) ----------------------------------
+    llm: str = Field(
+        "extractive",
+        description="extractive | openai:<model> | ollama:<model> | llamacpp:<path to .gguf>.",
+    )
+    llm_base_url: str | None = Field(
+        None, description="Server URL for openai:/ollama: (e.g. http://127.0.0.1:8080/v1); unset = the default.",
+    )
+    llm_api_key: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("QA_BOT_LLM_API_KEY", "OPENAI_API_KEY"),
+        description="API key for openai: (also OPENAI_API_KEY). Never logged.",
+    )
+    llm_timeout: float = Field(30.0, gt=0, description="Seconds a whole generation may take before the fallback.")
+    llm_max_tokens: int = Field(300, ge=16, description="Most tokens an answer may have.")
+    llm_temperature: float = Field(0.0, ge=0, le=2)
+    llm_context_tokens: int = Field(4096, ge=512, description="Context window of a llamacpp: model.")
+    llm_threads: int | None = Field(None, ge=1, description="CPU threads for llamacpp:; unset = all cores.")

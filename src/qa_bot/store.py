@@ -6,6 +6,12 @@ Layout under the index folder:
 - ``state.json``: the manifest (file -> hash and chunk ids), settings fingerprint, and which
   lexical folder is current. It is replaced atomically and is the commit point of a sync:
   whatever a kill leaves in Chroma beyond it is reconciled on the next sync.
+
+Server mode (``chroma_url`` set): the chunks live in the collection ``<name>-chunks`` on the
+Chroma server and the manifest in the one record of ``<name>-state`` (``<name>`` is the index
+folder's name), so every bot process sharing the server sees the same commits. Nothing is
+written locally: each process builds its BM25 in memory from the server's committed chunks
+when the generation changes (see docs/operations.md).
 """
 
 from __future__ import annotations
@@ -15,12 +21,15 @@ import os
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
+import functools  # noqa: E402
 import json  # noqa: E402
+import re  # noqa: E402
 import shutil  # noqa: E402
 import tempfile  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
+from urllib.parse import urlsplit  # noqa: E402
 
 import numpy as np  # noqa: E402
 
@@ -29,6 +38,8 @@ from .schema import Chunk  # noqa: E402
 
 COLLECTION = "chunks"
 STATE_VERSION = 1
+STATE_ID = "state"  # the one record of the server-side state collection
+PAGE = 5000  # rows per Chroma get, so big collections are read in bounded pieces
 
 
 class StoreError(Exception):
@@ -48,6 +59,7 @@ class State:
     generation: int = 0
     lexical_generation: int = -1
     last_sync: str | None = None
+    roots: list[str] = field(default_factory=list)  # folders and files given to sync, resolved
 
     def to_json(self) -> str:
         return json.dumps(
@@ -57,6 +69,7 @@ class State:
                 "generation": self.generation,
                 "lexical_generation": self.lexical_generation,
                 "last_sync": self.last_sync,
+                "roots": self.roots,
                 "files": {p: {"hash": e.hash, "chunks": e.chunks} for p, e in self.files.items()},
             },
             indent=1,
@@ -71,66 +84,192 @@ class State:
             generation=d.get("generation", 0),
             lexical_generation=d.get("lexical_generation", -1),
             last_sync=d.get("last_sync"),
+            roots=list(d.get("roots", [])),
         )
 
 
-class Store:
-    """Everything on disk under one index folder; knows nothing of files or questions."""
+@functools.cache
+def _failures() -> tuple[type[BaseException], ...]:
+    import httpx
+    from chromadb.errors import ChromaError
 
-    def __init__(self, index_dir: Path):
+    return (OSError, httpx.HTTPError, ChromaError)
+
+
+def _reported(method):
+    """Chroma, network and disk failures become one StoreError line naming the store."""
+
+    @functools.wraps(method)
+    def wrapper(self: Store, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except StoreError:
+            raise
+        except _failures() as exc:
+            self._collection = None  # open it again next time: the server may be back, or reset
+            raise StoreError(self._explain(exc)) from exc
+
+    return wrapper
+
+
+class Store:
+    """The index: embedded under one folder, or on a Chroma server; knows nothing of files or questions."""
+
+    def __init__(self, index_dir: Path, chroma_url: str | None = None):
         self.dir = Path(index_dir)
+        self.url = chroma_url
+        self._client = self._collection = self._state_collection = None
+
+    @classmethod
+    def open(cls, settings, index_dir: Path | None = None) -> Store:
+        return cls(index_dir or settings.index_dir, settings.chroma_url)
+
+    @property
+    def name(self) -> str:
+        """The index's name on a server: the folder's name as a valid collection name."""
+        return re.sub(r"[^A-Za-z0-9._-]", "-", self.dir.resolve().name).strip("._-") or "index"
+
+    @property
+    def server(self) -> str | None:
+        """scheme://host:port of the server, without any credentials the URL carries."""
+        if self.url is None:
+            return None
+        parts = urlsplit(self.url)
+        return f"{parts.scheme}://{parts.hostname}:{parts.port or (443 if parts.scheme == 'https' else 8000)}"
+
+    @property
+    def location(self) -> str:
+        if self.url is None:
+            return str(self.dir)
+        return f"{self.server} (collections {self.name}-chunks, {self.name}-state)"
+
+    @property
+    def keeps_lexical(self) -> bool:
+        """BM25 snapshots are saved beside an embedded store; server readers build their own."""
+        return self.url is None
+
+    def _explain(self, exc: BaseException) -> str:
+        import httpx
+
+        detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        if self.url is not None:
+            if isinstance(exc, httpx.TransportError):
+                return f"cannot reach the Chroma server at {self.server} ({detail}); is it running? (QA_BOT_CHROMA_URL)"
+            return f"Chroma server at {self.server}: {detail}"
+        if isinstance(exc, OSError) and exc.strerror:
+            return f"{exc.filename or self.dir}: {exc.strerror}"
+        return f"{self.dir}: the index store failed ({detail})"
+
+    def _chroma(self):
+        if self._client is None:
+            import chromadb
+            from chromadb.config import Settings as ChromaSettings
+
+            settings = ChromaSettings(anonymized_telemetry=False, allow_reset=True)
+            if self.url is None:
+                self.dir.mkdir(parents=True, exist_ok=True)
+                self._client = chromadb.PersistentClient(path=str(self.dir / "chroma"), settings=settings)
+            else:
+                parts = urlsplit(self.url)
+                if parts.scheme not in ("http", "https") or not parts.hostname:
+                    raise StoreError(f"QA_BOT_CHROMA_URL: expected http://host:port, got {self.server}")
+                try:
+                    self._client = chromadb.HttpClient(
+                        host=parts.hostname, port=urlsplit(self.server).port, ssl=parts.scheme == "https",
+                        settings=settings,
+                    )
+                except ValueError:  # what HttpClient raises when no server answers its heartbeat
+                    raise StoreError(
+                        f"cannot reach the Chroma server at {self.server}; is it running? (QA_BOT_CHROMA_URL)"
+                    ) from None
+        return self._client
 
     # -- state -------------------------------------------------------------------------
     @property
     def state_path(self) -> Path:
         return self.dir / "state.json"
 
-    def exists(self) -> bool:
-        return self.state_path.exists()
+    @property
+    def _states(self):
+        if self._state_collection is None:
+            self._state_collection = self._chroma().get_or_create_collection(
+                f"{self.name}-state", embedding_function=None
+            )
+        return self._state_collection
 
+    def exists(self) -> bool:
+        return self.version() is not None
+
+    @_reported
+    def version(self) -> Any:
+        """Changes with every committed state; cheap enough to check before every question."""
+        if self.url is not None:
+            got = self._states.get(ids=[STATE_ID], include=["metadatas"])
+            return tuple(sorted(got["metadatas"][0].items())) if got["ids"] else None
+        try:
+            st = self.state_path.stat()
+        except FileNotFoundError:
+            return None
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+    @_reported
     def load_state(self) -> State:
-        if not self.exists():
+        if self.url is not None:
+            got = self._states.get(ids=[STATE_ID], include=["documents"])
+            text = got["documents"][0] if got["ids"] else None
+        else:
+            text = self.state_path.read_text() if self.state_path.exists() else None
+        if text is None:
             return State()
         try:
-            return State.from_json(self.state_path.read_text())
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise StoreError(f"{self.state_path}: unreadable index state ({exc})") from None
+            return State.from_json(text)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise StoreError(f"{self.location}: unreadable index state ({exc})") from None
 
+    @_reported
     def save_state(self, state: State) -> None:
+        if self.url is not None:
+            # One record holds the whole manifest, so a commit is one atomic upsert.
+            marker = {"generation": state.generation, "lexical_generation": state.lexical_generation,
+                      "last_sync": state.last_sync or ""}
+            self._states.upsert(ids=[STATE_ID], embeddings=[[0.0]], documents=[state.to_json()],
+                                metadatas=[marker])
+            return
         self.dir.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=self.dir, prefix=".state-", suffix=".json")
-        with os.fdopen(fd, "w") as f:
-            f.write(state.to_json())
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.state_path)
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(state.to_json())
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self.state_path)
+        finally:
+            if os.path.exists(tmp):  # a failed write (disk full) leaves the old state as it was
+                os.unlink(tmp)
 
     # -- vectors -----------------------------------------------------------------------
     @property
-    def collection(self):
-        if getattr(self, "_collection", None) is None:
-            import chromadb
-            from chromadb.config import Settings as ChromaSettings
+    def _chunks_name(self) -> str:
+        return COLLECTION if self.url is None else f"{self.name}-chunks"
 
-            self.dir.mkdir(parents=True, exist_ok=True)
-            client = chromadb.PersistentClient(
-                path=str(self.dir / "chroma"),
-                settings=ChromaSettings(anonymized_telemetry=False, allow_reset=True),
-            )
-            self._client = client
+    @property
+    def collection(self):
+        if self._collection is None:
             # embedding_function=None: we always pass vectors; Chroma's default one downloads a model.
-            self._collection = client.get_or_create_collection(
-                COLLECTION, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
+            self._collection = self._chroma().get_or_create_collection(
+                self._chunks_name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
             )
         return self._collection
 
+    @_reported
     def reset_vectors(self) -> None:
-        self.collection  # noqa: B018 - opens the client
-        self._client.delete_collection(COLLECTION)
+        self.collection  # noqa: B018 - deleting a collection that was never made fails
+        self._chroma().delete_collection(self._chunks_name)
         self._collection = None
 
+    @_reported
     def upsert(self, chunks: list[Chunk], vectors: np.ndarray) -> None:
-        step = self.collection._client.get_max_batch_size()
+        step = self._chroma().get_max_batch_size()
         for i in range(0, len(chunks), step):
             part = chunks[i : i + step]
             self.collection.upsert(
@@ -140,21 +279,35 @@ class Store:
                 metadatas=[c.metadata() for c in part],
             )
 
+    @_reported
     def delete(self, ids: list[str]) -> None:
-        step = 5000
-        for i in range(0, len(ids), step):
-            self.collection.delete(ids=ids[i : i + step])
+        for i in range(0, len(ids), PAGE):
+            self.collection.delete(ids=ids[i : i + PAGE])
 
+    @_reported
     def all_ids(self) -> set[str]:
-        return set(self.collection.get(include=[])["ids"])
+        pages = (self.collection.get(include=[], limit=PAGE, offset=o) for o in range(0, self.count(), PAGE))
+        return {i for page in pages for i in page["ids"]}
 
+    @_reported
     def count(self) -> int:
         return self.collection.count()
 
+    @_reported
     def chunks(self, ids: list[str] | None = None) -> list[Chunk]:
-        got = self.collection.get(ids=ids, include=["documents", "metadatas"])
-        return [Chunk.from_metadata(i, d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])]
+        """The chunks with these ids, or all of them."""
+        if ids is not None:
+            queries = [{"ids": ids[i : i + PAGE]} for i in range(0, len(ids), PAGE)]
+        else:
+            queries = [{"limit": PAGE, "offset": o} for o in range(0, self.count(), PAGE)]
+        found: dict[str, Chunk] = {}
+        for query in queries:
+            got = self.collection.get(include=["documents", "metadatas"], **query)
+            for i, d, m in zip(got["ids"], got["documents"], got["metadatas"]):
+                found[i] = Chunk.from_metadata(i, d, m)
+        return list(found.values())
 
+    @_reported
     def dense_search(self, vector: np.ndarray, n: int) -> list[tuple[Chunk, float]]:
         total = self.count()
         if total == 0:
@@ -171,16 +324,24 @@ class Store:
     def lexical_dir(self, generation: int) -> Path:
         return self.dir / f"lexical-{generation}"
 
+    @_reported
     def save_lexical(self, lexical: LexicalIndex, generation: int) -> None:
         target = self.lexical_dir(generation)
         if target.exists():
             shutil.rmtree(target)
         tmp = Path(tempfile.mkdtemp(dir=self.dir, prefix=".lexical-"))
         shutil.rmtree(tmp)
-        lexical.save(tmp)
-        os.replace(tmp, target)
+        try:
+            lexical.save(tmp)
+            os.replace(tmp, target)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
 
     def load_lexical(self, state: State) -> LexicalIndex:
+        if not self.keeps_lexical:
+            # Only chunks of committed files: a sync in progress elsewhere may have stored more.
+            owned = sorted(i for e in state.files.values() for i in e.chunks)
+            return LexicalIndex.build(sorted(self.chunks(owned), key=lambda c: (c.path, c.start)))
         folder = self.lexical_dir(state.lexical_generation)
         if state.lexical_generation < 0 or not folder.exists():
             return LexicalIndex.build([])
@@ -192,3 +353,21 @@ class Store:
                 shutil.rmtree(p, ignore_errors=True)
         for p in self.dir.glob(".lexical-*"):
             shutil.rmtree(p, ignore_errors=True)
+
+
+class CommittedView:
+    """Dense search over the chunks of one loaded snapshot only.
+
+    Chroma holds whatever a running sync has stored so far; a hit outside the snapshot (a
+    file not yet committed, or one already removed) is dropped, so answers cite committed text.
+    """
+
+    def __init__(self, store: Store, lexical: LexicalIndex):
+        self.store = store
+        self.lexical = lexical
+
+    def dense_search(self, vector: np.ndarray, n: int) -> list[tuple[Chunk, float]]:
+        known = self.lexical.by_id
+        # Twice as many: some hits may fall outside the snapshot while a sync runs.
+        hits = self.store.dense_search(vector, 2 * n)
+        return [(known[c.id], score) for c, score in hits if c.id in known][:n]

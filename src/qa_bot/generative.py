@@ -1,0 +1,335 @@
+"""Generative answers: an LLM writes from the retrieved passages, then code checks every claim.
+
+Order of events for one question:
+1. The extractive answerer runs first; if it refuses, its refusal is the answer and the LLM is
+   never asked (the calibrated gate decides answerability, not the model).
+2. The LLM answers from numbered passages (prompts/), streaming tokens to `on_token`, within
+   `timeout` seconds in all. Down, slow, or failing -> the extractive answer plus a notice.
+3. Grounding (`check`): markers to passages that were not given are dropped; a sentence left
+   without a valid citation is removed (it asserts nothing the user can verify); every name,
+   number and link in a kept sentence must occur in the passages it cites, else the whole
+   answer falls back to the extractive one. Nothing cited left -> fallback too.
+   If the model answers with the refusal sentence, qa-bot refuses.
+4. Each citation quotes, verbatim, the sentence of the cited passage that shares the most
+   words with the answer sentence, with the line numbers of that sentence.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import yaml
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.prompts import PromptTemplate
+
+from .answer import REFUSAL_TEXT, Candidate, ExtractiveAnswerer, _cite
+from .llm import Backend
+from .schema import Answer, Citation, Passage
+from .text import STOPWORDS, sentence_spans, terms
+
+log = logging.getLogger(__name__)
+
+PROMPTS = Path(__file__).resolve().parents[2] / "prompts"
+HISTORY_TURNS = 3  # earlier turns shown to the model when condensing a follow-up
+HISTORY_CHARS = 300  # of each earlier answer
+
+OnToken = Callable[[str], None]
+
+_MARKERS = re.compile(r"\s*\[\s*(?:passages?\s*)?(\d+(?:\s*[,;]\s*(?:passages?\s*)?\d+)*)\s*\]", re.IGNORECASE)
+_LEADING_MARKERS = re.compile(rf"^(?:{_MARKERS.pattern})+", re.IGNORECASE)
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_LINK = re.compile(r"(?:https?://|www\.)[^\s<>\"')\]]+", re.IGNORECASE)
+_CAPITALISED = re.compile(r"\b[A-Z][^\W_]*(?:['’][^\W_]+)*")
+_WORD = re.compile(r"[^\W_]+")
+_THINK = re.compile(r"<think>.*?(</think>|$)", re.DOTALL)
+
+
+class GroundingError(ValueError):
+    """The draft cannot be shown as written; the message says why, in a few words."""
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """A draft that passed grounding, in the shape of an extractive answer."""
+
+    text: str
+    citations: list[Citation]
+    refused: bool = False
+    removed: int = 0  # uncited sentences dropped
+
+
+@dataclass(frozen=True, slots=True)
+class Prompts:
+    """The prompt templates in prompts/, loaded once."""
+
+    system: str
+    answer: PromptTemplate
+    passage: PromptTemplate
+    condense: PromptTemplate
+    examples: list[BaseMessage]
+
+    @classmethod
+    def load(cls, folder: Path = PROMPTS) -> Prompts:
+        answer = PromptTemplate.from_file(folder / "answer.txt", encoding="utf-8")
+        passage = PromptTemplate.from_file(folder / "passage.txt", encoding="utf-8")
+        system = PromptTemplate.from_file(folder / "system.txt", encoding="utf-8").format(refusal=REFUSAL_TEXT)
+        examples: list[BaseMessage] = []
+        for ex in yaml.safe_load((folder / "examples.yaml").read_text(encoding="utf-8")):
+            shown = [passage.format(n=n, source=p["source"], location=p["location"], text=p["text"])
+                     for n, p in enumerate(ex["passages"], 1)]
+            examples += [HumanMessage(answer.format(passages="\n\n".join(shown), question=ex["question"])),
+                         AIMessage(ex["answer"] or REFUSAL_TEXT)]
+        condense = PromptTemplate.from_file(folder / "condense.txt", encoding="utf-8")
+        return cls(system, answer, passage, condense, examples)
+
+    def answer_messages(self, question: str, passages: list[Passage]) -> list[BaseMessage]:
+        shown = [self.passage.format(n=n, source=p.source, location=_location(p), text=_inert(p.chunk.text))
+                 for n, p in enumerate(passages, 1)]
+        ask = self.answer.format(passages="\n\n".join(shown), question=question)
+        return [SystemMessage(self.system), *self.examples, HumanMessage(ask)]
+
+    def condense_messages(self, question: str, history: list[tuple[str, str]]) -> list[BaseMessage]:
+        turns = "\n".join(f"Q: {q}\nA: {a[:HISTORY_CHARS]}" for q, a in history[-HISTORY_TURNS:])
+        return [HumanMessage(self.condense.format(history=turns, question=question))]
+
+
+def _location(p: Passage) -> str:
+    c = p.chunk
+    if c.page is not None:
+        return f"page {c.page}"
+    if c.start_line is None:
+        return "unknown"
+    return f"line {c.start_line}" if c.start_line == c.end_line else f"lines {c.start_line}-{c.end_line}"
+
+
+def _inert(text: str) -> str:
+    """A document cannot close its own <passage> frame and pose as the user."""
+    return re.sub(r"</?\s*passage", lambda m: m.group().replace("<", "‹"), text, flags=re.IGNORECASE)
+
+
+class GenerativeAnswerer:
+    """Answers with the LLM when the extractive gate allows, and checks what it wrote."""
+
+    def __init__(self, backend: Backend, extractive: ExtractiveAnswerer, timeout: float,
+                 prompts: Prompts | None = None):
+        self.backend = backend
+        self.extractive = extractive
+        self.timeout = timeout
+        self.prompts = prompts or Prompts.load()
+
+    def answer(self, question: str, passages: list[Passage], on_token: OnToken | None = None) -> Answer:
+        base = self.extractive.answer(question, passages)
+        if base.refused:
+            return base
+        try:
+            draft = self._generate(self.prompts.answer_messages(question, passages), on_token)
+            checked = check(draft, passages)
+        except GroundingError as exc:
+            log.info("LLM answer rejected (%s); falling back to the extractive answer", exc)
+            return replace(base, notice=f"The {self.backend.spec} answer failed the citation check ({exc}); "
+                                        "showing the extractive answer.")
+        except Exception as exc:  # any backend failure must end in an answer, not a crash
+            log.warning("LLM %s: %s", self.backend.spec, _describe(exc))
+            return replace(base, notice=f"The language model ({self.backend.spec}) {_describe(exc)}; "
+                                        "showing the extractive answer.")
+        if checked.refused:
+            return Answer(question, REFUSAL_TEXT, [], True, passages, base.confidence)
+        return Answer(question, checked.text, checked.citations, False, passages, base.confidence)
+
+    def condense(self, question: str, history: list[tuple[str, str]]) -> str | None:
+        """A standalone question, or None when the model gives nothing usable."""
+        try:
+            text = self._generate(self.prompts.condense_messages(question, history), None)
+        except Exception as exc:
+            log.warning("LLM %s could not condense the follow-up: %s", self.backend.spec, _describe(exc))
+            return None
+        lines = [line for line in _THINK.sub("", text).splitlines() if line.strip()]
+        if not lines:
+            return None
+        standalone = re.sub(r"^(rewritten|standalone) question:", "", lines[0].strip(), flags=re.IGNORECASE)
+        standalone = standalone.strip().strip('"“”').strip()
+        return standalone if 0 < len(standalone) <= 4 * len(question) + 200 else None
+
+    def _generate(self, messages: list[BaseMessage], on_token: OnToken | None) -> str:
+        def chunks() -> Iterator[str]:
+            with self.backend.lock:
+                for chunk in self.backend.model.stream(messages):
+                    if isinstance(chunk.content, str):
+                        yield chunk.content
+
+        return stream_with_deadline(chunks(), self.timeout, on_token)
+
+
+def stream_with_deadline(chunks: Iterator[str], timeout: float, on_token: OnToken | None) -> str:
+    """The concatenated chunks; TimeoutError once `timeout` seconds have passed in all.
+
+    The stream is read on its own thread so that a peer that stops mid-stream, or trickles
+    bytes forever, cannot hold the caller past the deadline; that thread stops at its next
+    chunk. `on_token` runs on the caller's thread.
+    """
+    inbox: queue.Queue[tuple[str, object]] = queue.Queue()
+    stop = threading.Event()
+
+    def pump() -> None:
+        try:
+            for text in chunks:
+                if stop.is_set():
+                    break
+                inbox.put(("token", text))
+            inbox.put(("done", None))
+        except BaseException as exc:  # handed to the caller
+            inbox.put(("error", exc))
+        finally:
+            chunks.close()  # type: ignore[attr-defined]  (a generator: releases the lock, closes the stream)
+
+    threading.Thread(target=pump, name="qa-llm-stream", daemon=True).start()
+    deadline = time.monotonic() + timeout
+    parts: list[str] = []
+    try:
+        while True:
+            try:
+                kind, value = inbox.get(timeout=max(deadline - time.monotonic(), 0))
+            except queue.Empty:
+                raise TimeoutError(f"no complete answer within {timeout:g} s") from None
+            if kind == "done":
+                return "".join(parts)
+            if kind == "error":
+                raise value  # type: ignore[misc]
+            parts.append(value)  # type: ignore[arg-type]
+            if on_token is not None and value:
+                on_token(value)  # type: ignore[arg-type]
+    finally:
+        stop.set()
+
+
+def _describe(exc: BaseException) -> str:
+    """What went wrong, in a few words (client errors never include the API key)."""
+    if isinstance(exc, TimeoutError) or "timeout" in type(exc).__name__.lower():
+        return "did not answer in time"
+    message = " ".join(str(exc).split())[:120]
+    return f"failed ({type(exc).__name__}{': ' + message if message else ''})"
+
+
+# -- grounding ------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class _Sentence:
+    text: str  # without markers
+    cited: list[int]  # passage numbers as the model wrote them, in order, deduplicated
+
+
+def check(draft: str, passages: list[Passage]) -> Checked:
+    """Grounding checks on the model's draft; raises GroundingError when it must not be shown."""
+    draft = _THINK.sub("", draft).strip()
+    if not draft:
+        raise GroundingError("empty answer")
+    if _is_refusal(draft):
+        return Checked("", [], refused=True)
+    keys: dict[tuple[int, int, int], int] = {}  # (passage, quote start, quote end) -> citation n
+    citations: list[Citation] = []
+    out: list[str] = []
+    removed = 0
+    for sentence in _sentences(draft):
+        numbers: list[int] = []
+        supporting: list[str] = []
+        for p in sentence.cited:
+            if not 1 <= p <= len(passages):
+                continue  # a passage that was never given
+            span = _best_quote(sentence.text, passages[p - 1])
+            if span is None:
+                continue  # the passage shares nothing with the sentence
+            supporting.append(passages[p - 1].chunk.text)
+            key = (p, *span)
+            if key not in keys:
+                keys[key] = len(citations) + 1
+                citations.append(_cite(keys[key], Candidate(p - 1, passages[p - 1], *span, (), passages[p - 1].score)))
+            if keys[key] not in numbers:
+                numbers.append(keys[key])
+        if not numbers:
+            removed += 1
+            continue
+        _check_facts(sentence.text, supporting)
+        out.append(sentence.text + " " + "".join(f"[{n}]" for n in numbers))
+    if not out:
+        raise GroundingError("no sentence cites a given passage")
+    return Checked(" ".join(out), citations, removed=removed)
+
+
+def _is_refusal(draft: str) -> bool:
+    flat = " ".join(_WORD.findall(draft.lower()))
+    return flat.startswith(" ".join(_WORD.findall(REFUSAL_TEXT.lower()))[:40]) and not _MARKERS.search(draft)
+
+
+def _sentences(draft: str) -> list[_Sentence]:
+    """Sentences with their markers; a marker after the full stop belongs to the sentence before."""
+    out: list[_Sentence] = []
+    for s, e in sentence_spans(draft):
+        text = draft[s:e]
+        lead = _LEADING_MARKERS.match(text)
+        if lead and out:
+            prev = out[-1]
+            out[-1] = _Sentence(prev.text, _dedupe(prev.cited + _numbers(lead.group())))
+            text = text[lead.end():]
+        cited = _numbers(text)
+        body = " ".join(_MARKERS.sub("", text).split())
+        body = re.sub(r"\s+([.,;:!?])", r"\1", body)  # "claim [1]." leaves "claim ."
+        if _WORD.search(body):
+            out.append(_Sentence(body, _dedupe(cited)))
+    return out
+
+
+def _numbers(text: str) -> list[int]:
+    return [int(n) for m in _MARKERS.finditer(text) for n in re.findall(r"\d+", m.group(1))]
+
+
+def _dedupe(items: list[int]) -> list[int]:
+    return list(dict.fromkeys(items))
+
+
+def _best_quote(sentence: str, passage: Passage) -> tuple[int, int] | None:
+    """The passage sentence sharing most content words with `sentence` (offsets in the chunk)."""
+    want = set(terms(sentence))
+    text = passage.chunk.text
+    best, best_score = None, 0
+    for s, e in sentence_spans(text):
+        score = len(want & set(terms(text[s:e])))
+        if score > best_score:
+            best, best_score = (s, e), score
+    return best
+
+
+def _check_facts(sentence: str, cited_texts: list[str]) -> None:
+    """Every number, link and name in `sentence` must occur in the passages it cites."""
+    source = "\n".join(cited_texts)
+    source_numbers = {_plain_number(n) for n in _NUMBER.findall(source)}
+    for n in _NUMBER.findall(sentence):
+        if _plain_number(n) not in source_numbers:
+            raise GroundingError(f"the number {n} is not in the cited passages")
+    for link in _LINK.findall(sentence):
+        if link.rstrip(".,;:") not in source:
+            raise GroundingError(f"the link {link} is not in the cited passages")
+    source_words = {w.lower() for w in _WORD.findall(source)}
+    for m in _CAPITALISED.finditer(sentence):
+        for part in _WORD.findall(re.sub(r"['’]s$", "", m.group())):
+            low = part.lower()
+            if low in source_words or low in STOPWORDS:
+                continue
+            if m.start() == 0 and _common(low):
+                continue  # "Since", "Both": capitalised only because the sentence starts there
+            raise GroundingError(f"the name {m.group()} is not in the cited passages")
+
+
+def _plain_number(n: str) -> str:
+    return n.replace(",", "").rstrip(".")
+
+
+def _common(word: str) -> bool:
+    from wordfreq import zipf_frequency
+
+    return zipf_frequency(word, "en") >= 5.0

@@ -1,0 +1,85 @@
+"""Live sync: keep the index in step with folders as files are created, edited, renamed, deleted.
+
+Each burst of file events (gathered for up to `watch_debounce_ms`) triggers one ordinary
+incremental `sync` of the watched roots: unchanged files are only hashed, changed ones
+re-embedded, deleted or renamed-away ones dropped. Answer services in any process pick
+the new commit up before their next question (QAService checks the store's version).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from .embeddings import Encoder
+from .indexer import SyncReport, sync
+from .ingest import SUPPORTED
+from .settings import Settings
+from .store import Store, StoreError
+
+log = logging.getLogger(__name__)
+
+
+def relevant(path: Path, roots: list[Path], index_dir: Path) -> bool:
+    """Whether a change at `path` can matter to the index (what `discover` would look at)."""
+    if path.is_relative_to(index_dir):  # our own writes must not trigger syncs
+        return False
+    for root in roots:
+        if path == root or path.is_relative_to(root):
+            inside = path.relative_to(root).parts if path != root else ()
+            if any(part.startswith(".") for part in inside):
+                return False
+            # No suffix: most likely a folder (renamed or deleted folders report only themselves).
+            return path.suffix.lower() in SUPPORTED or not path.suffix
+    return False
+
+
+def watch(
+    paths: list[Path],
+    settings: Settings,
+    encoder: Encoder,
+    store: Store,
+    on_sync: Callable[[SyncReport], None],
+    stop: threading.Event | None = None,
+) -> None:
+    """Sync now, then after every burst of relevant changes, until `stop` is set.
+
+    A failed sync (a file vanishing mid-read, the Chroma server down) is logged as one line
+    and retried at the next change, so the watcher outlives transient faults.
+    """
+    import watchfiles
+
+    roots = [p.resolve() for p in paths]
+    index_dir = store.dir.resolve()
+
+    def run() -> None:
+        try:
+            report = sync(paths, settings, encoder, store)
+        except (StoreError, OSError, ValueError) as exc:
+            log.error("sync failed, retrying at the next change: %s", exc)
+        else:
+            on_sync(report)
+
+    run()
+    changes = watchfiles.watch(
+        *roots,
+        watch_filter=lambda _change, path: relevant(Path(path), roots, index_dir),
+        debounce=settings.watch_debounce_ms,
+        step=min(300, settings.watch_debounce_ms),  # yield once the folder has been quiet this long
+        stop_event=stop,
+        raise_interrupt=False,
+    )
+    for _ in changes:
+        run()
+
+
+def start_in_thread(paths: list[Path], settings: Settings, encoder: Encoder, store: Store,
+                    on_sync: Callable[[SyncReport], None]) -> tuple[threading.Thread, threading.Event]:
+    """The watcher beside another loop (the Discord bot); set the event to stop it."""
+    stop = threading.Event()
+    thread = threading.Thread(target=watch, args=(paths, settings, encoder, store, on_sync, stop),
+                              name="qa-bot-watch", daemon=True)
+    thread.start()
+    return thread, stop

@@ -1,0 +1,148 @@
+"""Real faults: disk full, a file where the index folder should be, concurrent asks during a
+sync, and garbage questions and files (hypothesis). Kill -9 mid-index: tests/test_index.py."""
+
+from __future__ import annotations
+
+import os
+import resource
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from qa_bot.chunking import chunk_document, make_splitter
+from qa_bot.cli import cli
+from qa_bot.indexer import sync
+from qa_bot.ingest import SUPPORTED, IngestError, load
+from qa_bot.sanitize import strip_hidden
+from qa_bot.service import QAService
+from qa_bot.store import Store
+from tests.conftest import ROOT, make_settings
+from tests.ops.conftest import KEEPER_Q, build, cited
+
+
+def _no_bigger_files_than(limit: int):
+    def apply() -> None:  # runs in the child: writes past `limit` fail with EFBIG, like a full disk
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    return apply
+
+
+@pytest.mark.slow
+def test_disk_full_gives_one_line_and_keeps_the_previous_index(docs, tmp_path, encoder):
+    index_dir = tmp_path / "ix"
+    build(docs, index_dir, encoder)
+    before = (index_dir / "state.json").read_text()
+    (docs / "extra.txt").write_text("The ferry to Skellig leaves at nine every morning.\n")
+    env = {**os.environ, "QA_BOT_INDEX_DIR": str(index_dir)}
+    full = subprocess.run([sys.executable, "-m", "qa_bot.cli", "index", str(docs)], env=env, cwd=ROOT,
+                          capture_output=True, text=True, timeout=300, preexec_fn=_no_bigger_files_than(0))
+    assert full.returncode == 2
+    error = full.stderr.strip()  # the progress bar may leave a blank line before it
+    assert error.startswith(f"qa-bot: error: {index_dir}") and len(error.splitlines()) == 1
+    assert (index_dir / "state.json").read_text() == before
+    assert "Marguerite Olsen" in QAService(make_settings(index_dir), encoder=encoder).answer(KEEPER_Q).text
+
+    done = subprocess.run([sys.executable, "-m", "qa_bot.cli", "index", str(docs)], env=env, cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "1 added" in done.stdout
+
+
+def test_a_file_where_the_index_folder_should_be_is_one_clear_line(docs, tmp_path):
+    blocker = tmp_path / "taken"
+    blocker.write_text("not a folder")
+    result = CliRunner().invoke(cli, ["--index-dir", str(blocker / "ix"), "index", str(docs)])
+    assert result.exit_code == 2
+    error = result.output.strip()  # the progress bar may leave a blank line before it
+    assert error.startswith(f"qa-bot: error: {blocker / 'ix'}: Not a directory") and len(error.splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_eight_threads_asking_during_a_sync_never_fail_nor_cite_an_uncommitted_file(docs, tmp_path, encoder):
+    index_dir = tmp_path / "ix"
+    service = build(docs, index_dir, encoder)
+    # Big enough for two commit batches (batch = 64 chunks at embed_batch_size 2).
+    manual = docs / "manual.txt"
+    manual.write_text("\n\n".join(
+        f"Valve {i} of the Zephyr pump is tightened to {i * 3 + 7} newton metres, then checked by "
+        f"inspector number {i % 17} before the pump may run again." for i in range(450)))
+    (docs / "keeper.txt").write_text("The lighthouse keeper is called Bartholomew Finch.\n")
+    settings_ = make_settings(index_dir, embed_batch_size=2)
+    store = Store(index_dir)
+    questions = ["What torque is valve 3 of the Zephyr pump tightened to?", KEEPER_Q,
+                 "Which inspector checks valve 5 of the Zephyr pump?"]
+    done, errors, seen = threading.Event(), [], []
+
+    def asker(n: int) -> None:
+        while not done.is_set():
+            try:
+                answer = service.answer(questions[n % len(questions)])
+                committed = store.load_state().files  # read after answering: commits only add
+                seen.append((answer, set(committed)))
+            except Exception as exc:  # noqa: BLE001 - the assertion is that there are none
+                errors.append(repr(exc))
+            n += 1
+
+    threads = [threading.Thread(target=asker, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    try:
+        report = sync([docs], settings_, encoder, store)
+    finally:
+        done.set()
+        for t in threads:
+            t.join()
+    assert not errors, errors[:3]
+    assert report.chunks_embedded > 64 and len(seen) >= 16  # two commit batches at least
+    for answer, committed in seen:
+        for c in answer.citations:
+            assert any(Path(p).name == Path(c.source).name for p in committed), f"cited uncommitted {c.source}"
+    final = service.answer(questions[0])
+    assert "manual.txt" in cited(final) and "16 newton metres" in final.text
+
+
+@pytest.fixture(scope="module")
+def splitter(encoder):
+    return make_splitter(encoder.count_tokens, 64)
+
+
+# 250 questions + 1,000 files: each answer runs the encoder over a dozen sentences (~0.2-0.4 s on
+# 2 cores), so 1,000 questions alone would take minutes; files are cheap, so they get the full 1,000.
+@pytest.mark.slow
+@settings(max_examples=250, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(question=st.one_of(st.text(max_size=200), st.binary(max_size=200).map(lambda b: b.decode("latin-1"))))
+def test_garbage_questions_get_an_answer_or_a_clear_error(seed_service, question):
+    try:
+        answer = seed_service.answer(question)
+    except ValueError as exc:
+        assert str(exc) == "the question is empty" and not strip_hidden(question).split()
+        return
+    assert answer.text and answer.refused == (not answer.citations)
+    texts = {p.chunk.id: p.chunk.text for p in answer.passages}
+    assert all(c.quote in texts[c.chunk_id] for c in answer.citations)
+
+
+@settings(max_examples=1000, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    suffix=st.sampled_from(sorted(SUPPORTED)),
+    data=st.one_of(
+        st.binary(max_size=2000),
+        st.text(max_size=2000).map(str.encode),
+        st.binary(max_size=600).map(lambda b: b"%PDF-1.4\n" + b),  # passes the PDF magic check
+    ),
+)
+def test_garbage_files_index_or_fail_with_one_line(tmp_path, splitter, suffix, data):
+    path = tmp_path / f"generated{suffix}"
+    try:
+        doc = load(path, data)
+    except IngestError as exc:
+        assert str(exc) and "\n" not in str(exc)
+        return
+    for chunk in chunk_document(doc, splitter):
+        assert doc.text[chunk.start : chunk.end] == chunk.text and chunk.text.strip()
