@@ -6,10 +6,12 @@ SQuAD v2.0's unanswerable questions are all near misses written against the very
 they resemble; users also ask things the documents never touch. So SQuAD v1.1 questions
 about articles that are not in the v2.0 corpus are added as off-topic unanswerables.
 
-SQuAD questions were written looking at the paragraph and reuse its words; users paraphrase.
-The threshold therefore must also keep answering natural questions (an answer-recall floor):
-the NQ subset's real search queries and bench/paraphrased-squad-v2.jsonl (questions about the
-v2.0 articles written as a user would, not copied from the text). Neither is used in the fit.
+SQuAD questions were written looking at the paragraph and reuse its words; users paraphrase,
+and often point qa-bot at a small folder. The threshold therefore must also keep answering
+natural questions (an answer-recall floor): the NQ subset's real search queries, and
+bench/paraphrased-squad-v2.jsonl (questions about v2.0 articles written as a user would, not
+copied from the text), asked both of the whole corpus and of an index of their article alone.
+None of these is used in the fit.
 Writes src/qa_bot/calibration.json.
 
     .venv/bin/python bench/calibrate.py [--limit 1500]
@@ -48,22 +50,24 @@ def normalize(s: str) -> str:
     return " ".join(s.split())
 
 
-def open_index(data: Path, work: Path, encoder) -> QAService:
+def open_index(data: Path, work: Path, encoder, only: str | None = None) -> QAService:
     """Index a dataset's corpus (once; later runs are no-op syncs) and open it uncalibrated."""
     settings = Settings(_env_file=None, index_dir=work / "index")
-    sync([corpus_folder(data, work)], settings, encoder, Store(settings.index_dir))
+    sync([corpus_folder(data, work, only)], settings, encoder, Store(settings.index_dir))
     svc = QAService(settings, encoder=encoder)
     svc.answerer = ExtractiveAnswerer(svc.lexical, encoder, Calibration())
     return svc  # its retriever also starts from the default weights
 
 
-def corpus_folder(data: Path, work: Path) -> Path:
+def corpus_folder(data: Path, work: Path, only: str | None = None) -> Path:
+    """The dataset's articles as `<doc_id>.txt` files (or the one article `only`)."""
     folder = work / "corpus"
     if not folder.exists():
         folder.mkdir(parents=True)
         for line in (data / "corpus.jsonl").open():
             doc = json.loads(line)
-            (folder / f"{doc['doc_id']}.txt").write_text(doc["text"], encoding="utf-8", newline="")
+            if only in (None, doc["doc_id"]):
+                (folder / f"{doc['doc_id']}.txt").write_text(doc["text"], encoding="utf-8", newline="")
     return folder
 
 
@@ -169,7 +173,8 @@ def choose_threshold(prob: np.ndarray, y: np.ndarray, natural: np.ndarray, min_a
     both floors, the natural floor wins (users paraphrase) and the F1 is what it is.
     """
     options = []
-    for t in np.linspace(0.02, 0.95, 187):
+    print("threshold  refusal-F1  answer-recall  natural-recall")
+    for i, t in enumerate(np.linspace(0.02, 0.95, 187)):
         refuse = prob < t
         tp = np.sum(refuse & (y == 0))
         precision = tp / max(refuse.sum(), 1)
@@ -181,6 +186,8 @@ def choose_threshold(prob: np.ndarray, y: np.ndarray, natural: np.ndarray, min_a
             "answer_recall": float(np.mean(~refuse[y == 1])),
             "natural_recall": float(np.mean(natural >= t)),
         }
+        if i % 10 == 0:
+            print(f"{t:9.2f}  {stats['f1']:10.3f}  {stats['answer_recall']:13.3f}  {stats['natural_recall']:14.3f}")
         if stats["natural_recall"] >= min_natural_recall:
             options.append((stats["answer_recall"] >= min_answer_recall, stats["f1"], float(t), stats))
     if not options:
@@ -197,8 +204,19 @@ def main() -> int:
     ap.add_argument("--off-topic", type=int, default=500, help="v1.1 questions on other articles")
     ap.add_argument("--min-answer-recall", type=float, default=0.80)
     ap.add_argument("--natural", type=Path, default=ROOT.parent / "shared" / "data" / "nq-dev-subset")
-    ap.add_argument("--min-natural-recall", type=float, default=0.80)
+    ap.add_argument("--min-natural-recall", type=float, default=0.95)
+    ap.add_argument("--rethreshold", action="store_true",
+                    help="only choose the threshold again, from the scores the last full run saved")
     args = ap.parse_args()
+    scores = args.work / "refusal-scores.npz"
+    if args.rethreshold:
+        saved = np.load(scores)
+        threshold, stats = choose_threshold(saved["prob"], saved["y"], saved["natural"],
+                                            args.min_answer_recall, args.min_natural_recall)
+        data = json.loads(OUT.read_text())
+        OUT.write_text(json.dumps({**data, "threshold": round(threshold, 4)}, indent=2) + "\n")
+        print("refusal on the fitting set: " + ", ".join(f"{k} {v:.3f}" for k, v in stats.items()))
+        return 0
 
     t0 = time.time()
     encoder = make_encoder(Settings(_env_file=None))
@@ -223,6 +241,10 @@ def main() -> int:
     natural_qs = [q for q in map(json.loads, (args.natural / "questions.jsonl").open()) if not q["is_impossible"]]
     paraphrased = [{**q, "is_impossible": False} for q in map(json.loads, PARAPHRASED.open())]
     natural_rows = collect(natural_svc, natural_qs) + collect(svc, paraphrased)
+    for doc_id in sorted({q["doc_id"] for q in paraphrased}):  # a small folder: one article
+        single = open_index(args.data, args.work / "single" / doc_id, encoder, only=doc_id)
+        single.retriever.weights = rerank
+        natural_rows += collect(single, [q for q in paraphrased if q["doc_id"] == doc_id])
 
     w, best = fit_top1([(r.features, r.hit) for r in rows if r.answerable and r.hit.any()],
                        Calibration().rank_weights)
@@ -233,6 +255,7 @@ def main() -> int:
     prob = 1 / (1 + np.exp(-(X @ coef + bias)))
     Xn, _ = refusal_matrix(natural_rows, w)
     natural = 1 / (1 + np.exp(-(Xn @ coef + bias)))
+    np.savez(scores, prob=prob, y=y, natural=natural)
     threshold, stats = choose_threshold(prob, y, natural, args.min_answer_recall, args.min_natural_recall)
     print("refusal on the fitting set: " + ", ".join(f"{k} {v:.3f}" for k, v in stats.items()))
     OUT.write_text(json.dumps({

@@ -45,7 +45,7 @@ def test_ask_json_has_the_documented_shape(seed_index):
     for c in obj["citations"]:
         assert set(c) == {"n", "source", "start_line", "end_line", "page", "quote", "chunk_id", "score"}
     scores = [p["score"] for p in obj["passages"]]
-    assert scores == sorted(scores, reverse=True) and len(scores) == 5
+    assert scores == sorted(scores, reverse=True) and 0 < len(scores) <= 5  # top_k
     assert set(obj["passages"][0]) == {"source", "start_line", "end_line", "page", "text", "chunk_id", "score"}
 
 

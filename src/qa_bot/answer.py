@@ -75,7 +75,7 @@ class ExtractiveAnswerer:
     """Picks the sentences that best answer the question; decides whether to answer at all."""
 
     def __init__(self, lexical: LexicalIndex, encoder, calibration: Calibration, max_sentences: int = 2,
-                 threshold: float | None = None, dense_candidates: int = 12):
+                 threshold: float | None = None, dense_candidates: int = 8):
         self.lexical = lexical
         self.encoder = encoder
         self.cal = calibration
@@ -99,8 +99,8 @@ class ExtractiveAnswerer:
         rows.sort(key=lambda r: sum(a * b for a, b in zip(w, r[4])), reverse=True)
         top = rows[: self.dense_candidates]
         if top:
-            vecs = self.encoder.encode([question] + [r[1].chunk.text[r[2] : r[3]] for r in top])
-            for r, sim in zip(top, vecs[1:] @ vecs[0]):
+            vecs = self.encoder.encode([r[1].chunk.text[r[2] : r[3]] for r in top])
+            for r, sim in zip(top, vecs @ self.encoder.query_vector(question)):
                 r[4][5] = float(sim)
         out = [Candidate(rank, p, s, e, tuple(f), sum(a * b for a, b in zip(w, f))) for rank, p, s, e, f in rows]
         out.sort(key=lambda c: c.score, reverse=True)

@@ -103,10 +103,10 @@ def index(ctx: click.Context, paths: tuple[Path, ...]) -> None:
 
     with progress:
         report = sync(targets, settings, encoder, Store.open(settings), on_progress)
-    for skip in report.skipped:
-        err.print(f"skipped {skip}", markup=False)
+    for skip in report.skipped:  # click, not rich: one line each, never wrapped
+        click.echo(f"skipped {skip}", err=True)
     if report.rebuilt:
-        err.print("settings changed since the last index: rebuilt it from scratch", markup=False)
+        click.echo("settings changed since the last index: rebuilt it from scratch", err=True)
     click.echo(f"indexed into {Store.open(settings).location}: {_sync_summary(report)}")
 
 

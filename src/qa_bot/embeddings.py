@@ -19,7 +19,8 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
 import hashlib  # noqa: E402
-from functools import cached_property  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from functools import cached_property, lru_cache  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -42,6 +43,13 @@ class Encoder(Embeddings):
         self.backend = backend
         self.cache_dir = Path(cache_dir or Path.home() / ".cache" / "qa-bot")
         self.batch_size = batch_size
+        # Retrieval and the answerer both need the question's vector: embed it once.
+        self.query_vector = lru_cache(maxsize=256)(self._query_vector)
+
+    def _query_vector(self, text: str) -> np.ndarray:
+        vec = self.encode([text])[0]
+        vec.setflags(write=False)  # shared by every caller of the cache
+        return vec
 
     @property
     def name(self) -> str:
@@ -63,7 +71,8 @@ class Encoder(Embeddings):
         """Word-pieces `text` becomes, special tokens included, before any truncation."""
         return len(self._counter.encode(text).ids)
 
-    def encode(self, texts: list[str]) -> np.ndarray:
+    def encode(self, texts: list[str], on_batch: Callable[[int], None] | None = None) -> np.ndarray:
+        """Vectors for `texts`, in order; `on_batch(n)` after each model call (progress)."""
         if not texts:
             return np.zeros((0, 384), dtype=np.float32)
         # Batching texts of similar length keeps padding, and so wasted work, small.
@@ -72,6 +81,8 @@ class Encoder(Embeddings):
         for start in range(0, len(order), self.batch_size):
             idx = order[start : start + self.batch_size]
             out[idx] = self._encode_batch([texts[i] for i in idx])
+            if on_batch:
+                on_batch(len(idx))
         return out
 
     def _encode_batch(self, texts: list[str]) -> np.ndarray:
@@ -91,6 +102,7 @@ class Encoder(Embeddings):
     def _st_model(self):
         from sentence_transformers import SentenceTransformer
 
+        _quiet_transformers()
         return SentenceTransformer(str(model_dir()), device="cpu", local_files_only=True)
 
     @cached_property
@@ -115,7 +127,14 @@ class Encoder(Embeddings):
         return self.encode(list(texts)).tolist()
 
     def embed_query(self, text: str) -> list[float]:
-        return self.encode([text])[0].tolist()
+        return self.query_vector(text).tolist()
+
+
+def _quiet_transformers() -> None:
+    """No "Loading weights" progress bars in our output."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
 
 
 def _load_tokenizer():
@@ -134,6 +153,8 @@ def export_onnx(target: Path, quantize: bool) -> None:
 
     import torch
     from transformers import AutoModel
+
+    _quiet_transformers()
 
     class _Hidden(torch.nn.Module):
         def __init__(self, model):

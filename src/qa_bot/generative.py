@@ -82,7 +82,7 @@ class Prompts:
         system = PromptTemplate.from_file(folder / "system.txt", encoding="utf-8").format(refusal=REFUSAL_TEXT)
         examples: list[BaseMessage] = []
         for ex in yaml.safe_load((folder / "examples.yaml").read_text(encoding="utf-8")):
-            shown = [passage.format(n=n, source=p["source"], location=p["location"], text=p["text"])
+            shown = [passage.format(n=n, source=p["source"], location=p["location"], text=p["text"]).strip()
                      for n, p in enumerate(ex["passages"], 1)]
             examples += [HumanMessage(answer.format(passages="\n\n".join(shown), question=ex["question"])),
                          AIMessage(ex["answer"] or REFUSAL_TEXT)]
@@ -90,9 +90,9 @@ class Prompts:
         return cls(system, answer, passage, condense, examples)
 
     def answer_messages(self, question: str, passages: list[Passage]) -> list[BaseMessage]:
-        shown = [self.passage.format(n=n, source=p.source, location=_location(p), text=_inert(p.chunk.text))
+        shown = [self.passage.format(n=n, source=p.source, location=_location(p), text=_inert(p.chunk.text)).strip()
                  for n, p in enumerate(passages, 1)]
-        ask = self.answer.format(passages="\n\n".join(shown), question=question)
+        ask = self.answer.format(passages="\n\n".join(shown), question=question).strip()
         return [SystemMessage(self.system), *self.examples, HumanMessage(ask)]
 
     def condense_messages(self, question: str, history: list[tuple[str, str]]) -> list[BaseMessage]:
@@ -110,8 +110,8 @@ def _location(p: Passage) -> str:
 
 
 def _inert(text: str) -> str:
-    """A document cannot close its own <passage> frame and pose as the user."""
-    return re.sub(r"</?\s*passage", lambda m: m.group().replace("<", "‹"), text, flags=re.IGNORECASE)
+    """A document cannot close its <passage> frame (or open another) to pose as the user."""
+    return re.sub(r"<(/?\s*passage)", r"‹\1", text, flags=re.IGNORECASE)
 
 
 class GenerativeAnswerer:
@@ -141,6 +141,8 @@ class GenerativeAnswerer:
                                         "showing the extractive answer.")
         if checked.refused:
             return Answer(question, REFUSAL_TEXT, [], True, passages, base.confidence)
+        if checked.removed:
+            log.info("removed %d uncited sentence(s) from the LLM answer", checked.removed)
         return Answer(question, checked.text, checked.citations, False, passages, base.confidence)
 
     def condense(self, question: str, history: list[tuple[str, str]]) -> str | None:

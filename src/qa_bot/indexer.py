@@ -92,7 +92,10 @@ def sync(
     pending = [c for _, _, chunks, _ in todo for c in chunks]
     if on_progress:
         on_progress("total", len(pending))
-    done_upto, batch = 0, max(settings.embed_batch_size * 8, 64)
+    advance = (lambda n: on_progress("advance", n)) if on_progress else None
+    # Big commit batches let the encoder sort more texts by length (less padding);
+    # each commit is a point a killed run resumes from.
+    done_upto, batch = 0, max(settings.embed_batch_size * 32, 64)
     file_iter = iter(todo)
     next_file = next(file_iter, None)
     stored = 0
@@ -100,9 +103,7 @@ def sync(
         end = min(stored + batch, len(pending))
         if end > stored:
             part = pending[stored:end]
-            store.upsert(part, encoder.encode([c.text for c in part]))
-            if on_progress:
-                on_progress("advance", len(part))
+            store.upsert(part, encoder.encode([c.text for c in part], on_batch=advance))
             stored = end
         # Commit the files whose chunks are now all stored.
         while next_file is not None and done_upto + len(next_file[2]) <= stored:

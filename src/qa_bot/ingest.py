@@ -125,7 +125,9 @@ def load(path: Path, data: bytes | None = None) -> Document:
     if not doc.text.strip():
         raise IngestError("empty: no text to index")
     if not doc.sections:
-        doc.sections = [(0, len(doc.text))]
+        # Split at headings so that every chunk lies under exactly one heading.
+        cuts = sorted({0, *(at for at, _ in doc.headings), len(doc.text)})
+        doc.sections = [(a, b) for a, b in zip(cuts, cuts[1:]) if doc.text[a:b].strip()]
     return doc
 
 

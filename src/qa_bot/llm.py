@@ -97,16 +97,18 @@ def _ollama(model: str, s: Settings) -> BaseChatModel:
 
 
 def _llamacpp(path: str, s: Settings) -> BaseChatModel:
-    from langchain_community.chat_models import ChatLlamaCpp
-
     gguf = Path(path).expanduser()
     if not gguf.is_file():
         raise ValueError(f"QA_BOT_LLM=llamacpp:{path}: no such GGUF file")
-    import llama_cpp  # noqa: F401  (fail here, as an ImportError naming the missing extra)
+    import llama_cpp  # noqa: F401  (ChatLlamaCpp would hide its absence in a generic error)
+    from langchain_community.chat_models import ChatLlamaCpp
 
     return ChatLlamaCpp(
         model_path=str(gguf), n_ctx=s.llm_context_tokens, max_tokens=s.llm_max_tokens,
-        temperature=s.llm_temperature, n_threads=s.llm_threads,
+        temperature=s.llm_temperature,
+        # Unset: llama-cpp-python's default, half the cores for generation (all of them to read
+        # the prompt); measured here, all cores made generation 100x slower on a busy machine.
+        n_threads=s.llm_threads,
         n_batch=512,  # the integration's default of 8 makes reading the passages ~10x slower
         repeat_penalty=1.0,  # answers must repeat the passages' words
         verbose=False,

@@ -35,7 +35,7 @@ class Retriever:
     def pool(self, question: str, k: int) -> list[tuple[Passage, tuple[float, ...]]]:
         """The fused candidates worth reranking, each with its rerank features."""
         s = self.settings
-        vector = self.encoder.encode([question])[0]
+        vector = self.encoder.query_vector(question)
         dense = self.store.dense_search(vector, s.candidates)
         lexical = self.lexical.search(question, s.candidates)
 

@@ -88,5 +88,5 @@ class Settings(BaseSettings):
     llm_timeout: float = Field(30.0, gt=0, description="Seconds a whole generation may take before the fallback.")
     llm_max_tokens: int = Field(300, ge=16, description="Most tokens an answer may have.")
     llm_temperature: float = Field(0.0, ge=0, le=2)
-    llm_context_tokens: int = Field(4096, ge=512, description="Context window of a llamacpp: model.")
-    llm_threads: int | None = Field(None, ge=1, description="CPU threads for llamacpp:; unset = all cores.")
+    llm_context_tokens: int = Field(4096, ge=512, description="Context window for llamacpp: and ollama: models.")
+    llm_threads: int | None = Field(None, ge=1, description="CPU threads generating for llamacpp:; unset = half the cores.")

@@ -304,7 +304,8 @@ class Store:
         for query in queries:
             got = self.collection.get(include=["documents", "metadatas"], **query)
             for i, d, m in zip(got["ids"], got["documents"], got["metadatas"]):
-                found[i] = Chunk.from_metadata(i, d, m)
+                if m is not None and d is not None:  # deleted mid-read, as in dense_search
+                    found[i] = Chunk.from_metadata(i, d, m)
         return list(found.values())
 
     @_reported
@@ -315,9 +316,12 @@ class Store:
         res = self.collection.query(
             query_embeddings=[vector], n_results=min(n, total), include=["documents", "metadatas", "distances"]
         )
+        # A chunk deleted by a concurrent sync between Chroma's vector search and its row fetch
+        # comes back without metadata: it is gone, so skip it.
         return [
             (Chunk.from_metadata(i, d, m), 1.0 - float(dist))
             for i, d, m, dist in zip(res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0])
+            if m is not None and d is not None
         ]
 
     # -- lexical -----------------------------------------------------------------------

@@ -33,13 +33,13 @@ class SpyService(QAService):
         self.delay = delay
         self.fail_on = fail_on
 
-    def answer(self, question: str):
+    def answer(self, question: str, **kwargs):
         self.questions.append(question)
         if self.delay:
             time.sleep(self.delay)
         if self.fail_on and self.fail_on in question:
             raise RuntimeError("simulated failure inside the answer service")
-        return super().answer(question)
+        return super().answer(question, **kwargs)
 
 
 def point_discord_py_at(monkeypatch: pytest.MonkeyPatch, fake: FakeDiscord) -> None:

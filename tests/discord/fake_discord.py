@@ -57,7 +57,7 @@ class Post:
     """A message the bot made visible (or tried to), with what Discord would do with it."""
 
     t: float
-    via: str  # "channel", "callback" or "webhook"
+    via: str  # "channel", "callback", "webhook" or "edit"
     where: int | str  # channel id, or interaction token for callback/webhook posts
     payload: dict[str, Any]
     message: dict[str, Any] | None  # what Discord returned; None if rejected
@@ -100,6 +100,7 @@ class Interaction:
     created: float
     acked: int | None = None  # callback type of the initial response
     acked_at: float | None = None
+    original: dict[str, Any] | None = None  # the response message, once edited into being
 
 
 @dataclass
@@ -151,6 +152,8 @@ class FakeDiscord:
         r.add_post(f"{api}/channels/{{channel}}/messages/{{message}}/threads", self._start_thread)
         r.add_post(f"{api}/interactions/{{id}}/{{token}}/callback", self._callback)
         r.add_post(f"{api}/webhooks/{{app}}/{{token}}", self._followup)
+        r.add_patch(f"{api}/channels/{{channel}}/messages/{{message}}", self._edit_channel_message)
+        r.add_patch(f"{api}/webhooks/{{app}}/{{token}}/messages/{{message}}", self._edit_webhook_message)
         r.add_get("/gateway/", self._gateway)
         self._runner = web.AppRunner(app, handle_signals=False)
         await self._runner.setup()
@@ -333,6 +336,42 @@ class FakeDiscord:
         if inter is None or inter.acked is None:
             return self._violation(404, 10015, "follow-up before the interaction was acknowledged")
         return self._post("webhook", inter.token, inter.channel_id, (await request.json()))
+
+    async def _edit_channel_message(self, request: web.Request) -> web.Response:
+        message = self.messages.get(int(request.match_info["message"]))
+        if message is None or message["author"]["id"] != BOT["id"]:
+            return self._violation(404, 10008, "edit of an unknown message or one the bot did not write")
+        return self._edit(int(message["channel_id"]), message, await request.json())
+
+    async def _edit_webhook_message(self, request: web.Request) -> web.Response:
+        """Edits of an interaction's response; `@original` is the deferred "thinking…" one."""
+        inter = self.interactions.get(request.match_info["token"])
+        if inter is None or inter.acked is None:
+            return self._violation(404, 10015, "edit before the interaction was acknowledged")
+        which = request.match_info["message"]
+        if which == "@original":
+            if inter.original is None:
+                inter.original = self._message(inter.channel_id, "", BOT, guild=inter.channel_id != DM_CHANNEL)
+                self.messages[int(inter.original["id"])] = inter.original
+            message = inter.original
+        else:
+            message = self.messages.get(int(which))
+        if message is None:
+            return self._violation(404, 10008, "edit of an unknown webhook message")
+        return self._edit(inter.token, message, await request.json())
+
+    def _edit(self, where: int | str, message: dict[str, Any], payload: dict[str, Any]) -> web.Response:
+        """An edit is recorded as a post (via "edit") of the message's new state."""
+        post = Post(time.monotonic(), "edit", where, payload, None)
+        self.posts.append(post)
+        content = payload.get("content", message["content"]) or ""
+        if len(content) > LIMIT:
+            return self._violation(400, 50035, f"content of {len(content)} characters")
+        message.update(content=content, edited_timestamp=NOW)
+        if "components" in payload:
+            message["components"] = payload["components"]
+        post.message = message
+        return _json(message)
 
     def _post(self, via: str, where: int | str, channel_id: int, payload: dict[str, Any]) -> web.Response:
         post = Post(time.monotonic(), via, where, payload, None)

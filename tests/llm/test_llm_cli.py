@@ -35,7 +35,7 @@ def test_chat_streams_the_draft_then_prints_the_checked_answer(fake_llm, llm_ser
     fake_llm.add(Reply(good, chunk_delay=0.01))
     events: list[tuple[str, str]] = []
     with create_pipe_input() as pipe:
-        pipe.send_text(f"{COUNTRIES}\n")
+        pipe.send_text(f"{COUNTRIES}\n/quit\n")
         run_chat(llm_service(), session=PromptSession(input=pipe, output=DummyOutput()),
                  echo=lambda line: events.append(("echo", line)), out=Terminal(events))
 

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import threading
+import traceback
 from pathlib import Path
 
 import pytest
@@ -86,7 +87,7 @@ def test_eight_threads_asking_during_a_sync_never_fail_nor_cite_an_uncommitted_f
                 committed = store.load_state().files  # read after answering: commits only add
                 seen.append((answer, set(committed)))
             except Exception as exc:  # noqa: BLE001 - the assertion is that there are none
-                errors.append(repr(exc))
+                errors.append(traceback.format_exc())
             n += 1
 
     threads = [threading.Thread(target=asker, args=(i,)) for i in range(8)]
@@ -112,8 +113,8 @@ def splitter(encoder):
     return make_splitter(encoder.count_tokens, 64)
 
 
-# 250 questions + 1,000 files: each answer runs the encoder over a dozen sentences (~0.2-0.4 s on
-# 2 cores), so 1,000 questions alone would take minutes; files are cheap, so they get the full 1,000.
+# 250 questions + 1,000 files: each answer runs the encoder (0.1-0.4 s on 2 shared cores), so
+# 1,000 questions would take minutes; files are cheap, so they get the full 1,000.
 @pytest.mark.slow
 @settings(max_examples=250, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(question=st.one_of(st.text(max_size=200), st.binary(max_size=200).map(lambda b: b.decode("latin-1"))))

@@ -52,10 +52,15 @@ def test_cli_index_ask_eval_status_work_unchanged_in_server_mode(tmp_path, seed_
     assert ask.exit_code == 0 and "107" in json.loads(ask.output)["text"]
     served = runner.invoke(cli, ["eval", "--json", cases])
     assert served.exit_code == embedded.exit_code
-    assert json.loads(served.output) == json.loads(embedded.output)  # same answers, case by case
+    assert _verdicts(served.output) == _verdicts(embedded.output)  # same answers, case by case
     status = runner.invoke(cli, ["status"])
     assert status.exit_code == 0 and "drift:      none" in status.output
     assert chroma_server.url in status.output
+
+
+def _verdicts(eval_json: str) -> list[tuple]:
+    """Pass/fail, answer and citations per case (tied passage ranks may order differently)."""
+    return [(c["passed"], c["answer"]["text"], c["answer"]["citations"]) for c in json.loads(eval_json)["cases"]]
 
 
 def test_stopped_server_gives_one_clear_line_then_the_next_question_retries(docs, tmp_path, encoder,

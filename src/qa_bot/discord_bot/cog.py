@@ -6,6 +6,7 @@ import asyncio
 import logging
 import math
 import re
+import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -18,11 +19,10 @@ from discord import app_commands
 from discord.ext import commands
 
 from ..feedback import Vote, record_vote
-from ..followup import condense
 from ..schema import Answer
 from ..service import QAService, make_encoder
 from ..settings import Settings
-from .format import reply_parts
+from .format import LIMIT, reply_parts, safe
 from .pool import AnswerPool, Busy
 from .ratelimit import TokenBuckets
 
@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 NO_MENTIONS = discord.AllowedMentions.none()
 MAX_TURNS = 6  # earlier turns a conversation keeps for follow-ups
+EDIT_INTERVAL = 1.0  # seconds between edits of a streaming answer (Discord rate-limits edits)
 NOT_HERE = "I don't answer questions in this channel."
 BUSY = "I'm busy with other questions right now; please try again in a minute."
 APOLOGY = "Sorry, something went wrong while answering (error id `{}`). Please try again later."
@@ -174,9 +175,11 @@ class QACog(commands.Cog, name="QA"):
         with slot:
             try:
                 await interaction.response.defer(thinking=True)  # Discord's 3-second deadline
-                answer = await slot.run(self.services.for_channel(home).answer, question)
+                draft = Draft(partial(interaction.edit_original_response, allowed_mentions=NO_MENTIONS))
+                service = self.services.for_channel(home)
+                answer = await slot.run(partial(service.answer, question, on_token=draft.on_token))
                 await self.post(answer, home, partial(interaction.followup.send, wait=True,
-                                                      allowed_mentions=NO_MENTIONS))
+                                                      allowed_mentions=NO_MENTIONS), await draft.finish())
             except Exception:
                 await apologize(partial(notice, interaction), question)
 
@@ -205,19 +208,25 @@ class QACog(commands.Cog, name="QA"):
             return await message.reply(BUSY, mention_author=False, allowed_mentions=NO_MENTIONS)
         home = home_channel(channel)
         target = channel
+        history = self.conversations.get(channel.id, []) if in_conversation else []
         with slot:
             try:
-                if in_conversation:
-                    question = condense(question, self.conversations.get(channel.id, []))
-                else:
+                if not in_conversation:
                     target = await self.open_thread(message, question)
+                service = self.services.for_channel(home)
+                draft = Draft(partial(target.send, allowed_mentions=NO_MENTIONS))
+
+                def work() -> Answer:  # a follow-up is made standalone (maybe by the LLM) off the loop too
+                    return service.answer(service.condense(question, history), on_token=draft.on_token)
+
                 async with target.typing():
-                    answer = await slot.run(self.services.for_channel(home).answer, question)
-                await self.post(answer, home, partial(target.send, allowed_mentions=NO_MENTIONS))
+                    answer = await slot.run(work)
+                await self.post(answer, home, partial(target.send, allowed_mentions=NO_MENTIONS),
+                                await draft.finish())
             except Exception:
                 return await apologize(partial(target.send, allowed_mentions=NO_MENTIONS), question)
         if isinstance(target, (discord.Thread, discord.DMChannel)):
-            turns = self.conversations.get(target.id, []) + [(question, answer.text)]
+            turns = self.conversations.get(target.id, []) + [(answer.question, answer.text)]
             self.conversations[target.id] = turns[-MAX_TURNS:]
 
     async def open_thread(self, message: discord.Message, question: str) -> discord.abc.Messageable:
@@ -232,12 +241,17 @@ class QACog(commands.Cog, name="QA"):
 
     # -- posting and votes ------------------------------------------------------------------
     async def post(self, answer: Answer, home: int | None,
-                   send: Callable[..., Awaitable[discord.Message | None]]) -> None:
-        """Send the reply in parts; the vote buttons go under the last one."""
+                   send: Callable[..., Awaitable[discord.Message | None]],
+                   draft: discord.Message | None = None) -> None:
+        """Send the reply in parts; the vote buttons go under the last one. A streamed draft
+        message becomes the first part, so the checked answer replaces what the LLM wrote."""
         parts = reply_parts(answer)
         for i, part in enumerate(parts):
-            last = i == len(parts) - 1
-            message = await send(part, view=vote_view()) if last else await send(part)
+            extra = {"view": vote_view()} if i == len(parts) - 1 else {}
+            if i == 0 and draft is not None:
+                message = await draft.edit(content=part, allowed_mentions=NO_MENTIONS, **extra)
+            else:
+                message = await send(part, **extra)
         # Passages are what makes an Answer big, and a vote does not need them.
         self.posted[message.id] = Posted(replace(answer, passages=[]), home)
 
@@ -251,6 +265,55 @@ class QACog(commands.Cog, name="QA"):
             await notice(interaction, THANKS[vote])
         except Exception:
             await apologize(partial(notice, interaction), posted.answer.question)
+
+
+class Draft:
+    """A generative answer shown while the LLM writes it: one message, edited at most once per
+    EDIT_INTERVAL. Tokens arrive on a worker thread; Discord is only called from the loop."""
+
+    def __init__(self, create: Callable[..., Awaitable[discord.Message]]):
+        self.create = create
+        self.loop = asyncio.get_running_loop()
+        self.text = ""
+        self.message: discord.Message | None = None
+        self._task: asyncio.Task | None = None
+        self._done = asyncio.Event()
+        self._last = -math.inf  # when the draft was last shown
+
+    def on_token(self, token: str) -> None:
+        self.loop.call_soon_threadsafe(self._add, token)
+
+    def _add(self, token: str) -> None:
+        self.text += token
+        if self._task is None or self._task.done():
+            self._task = self.loop.create_task(self._show())
+
+    async def _show(self) -> None:
+        shown = None
+        while shown != self.text and not self._done.is_set():
+            wait = self._last + EDIT_INTERVAL - time.monotonic()
+            if wait > 0:
+                try:  # finish() ends the wait: the checked answer is ready
+                    await asyncio.wait_for(self._done.wait(), wait)
+                    return
+                except TimeoutError:
+                    pass
+            shown, self._last = self.text, time.monotonic()
+            content = safe(shown)[: LIMIT - 2] + " …"  # a long draft shows its beginning
+            try:
+                if self.message is None:
+                    self.message = await self.create(content=content)
+                else:
+                    self.message = await self.message.edit(content=content, allowed_mentions=NO_MENTIONS)
+            except discord.HTTPException as exc:  # a lost draft edit is harmless: the final one counts
+                log.warning("could not show the draft answer (HTTP %s)", exc.status)
+
+    async def finish(self) -> discord.Message | None:
+        """Stop editing; the message to turn into the checked answer, if one was shown."""
+        self._done.set()
+        if self._task is not None:
+            await self._task
+        return self.message
 
 
 async def notice(interaction: discord.Interaction, text: str) -> None:

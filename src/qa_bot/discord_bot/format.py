@@ -41,6 +41,8 @@ def reply_parts(answer: Answer, limit: int = LIMIT) -> list[str]:
         # The heading travels with the first source line so it never ends a message alone.
         pieces.append(("\n\n", "**Sources**\n" + sources[0]))
         pieces += [("\n", line) for line in sources[1:]]
+    if answer.notice:  # e.g. why the LLM's answer was replaced by the extractive one
+        pieces.append(("\n", f"-# {safe(answer.notice)}"))
     return pack(pieces, limit)
 
 
