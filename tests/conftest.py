@@ -14,7 +14,6 @@ from qa_bot.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
-SHARED_DATA = ROOT.parent / "shared" / "data"
 
 
 def make_settings(index_dir: Path, **overrides) -> Settings:
