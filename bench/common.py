@@ -176,3 +176,41 @@ def run_child(cmd: Sequence[str], env: dict[str, str], cwd: Path) -> tuple[float
     if got["rc"]:
         raise RuntimeError(f"{cmd[0]} exited {got['rc']}: {got['stderr']}")
     return got["wall_s"], got["rss_kib"] / 1024
+
+
+# -- generative vs extractive (bench/squad.py --llm) ---------------------------------------
+_CITE_MARKERS = re.compile(r"\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\]")
+
+
+def strip_markers(text: str) -> str:
+    """Answer text without its `[n]` citation markers (so "[1]" never matches a gold "1")."""
+    return _CITE_MARKERS.sub(" ", text)
+
+
+@dataclass
+class CitationStats:
+    """Citation precision, pooled (micro-averaged) over every citation of every non-refused
+    answer to an answerable question. A citation is supported at the quote level when its
+    verbatim `quote` contains a gold answer, and at the passage level when the full text of the
+    passage it cites (matched by chunk id among the answer's passages) contains a gold answer;
+    both use `contains_gold` (SQuAD normalisation, whole words)."""
+
+    total: int = 0
+    quote_ok: int = 0
+    passage_ok: int = 0
+
+    def add(self, citations: Iterable, passages: Iterable, answers: Sequence[str]) -> None:
+        texts = {p.chunk.id: p.chunk.text for p in passages}
+        for c in citations:
+            self.total += 1
+            self.quote_ok += contains_gold(c.quote, answers)
+            self.passage_ok += contains_gold(texts.get(c.chunk_id, ""), answers)
+
+    def metrics(self) -> dict[str, float | None]:
+        if not self.total:
+            return {"citations": 0, "cite_precision_quote": None, "cite_precision_passage": None}
+        return {
+            "citations": self.total,
+            "cite_precision_quote": self.quote_ok / self.total,
+            "cite_precision_passage": self.passage_ok / self.total,
+        }
