@@ -8,7 +8,8 @@ Run from the repository root:
 
 Options: --data DIR (default ../shared/data beside the checkout), --sample, --limit N,
 --backend {onnx-int8,onnx,torch} (qa-bot's embed_backend; default from Settings),
---skip-textbook, --json PATH. Scratch files (corpus folders, indexes) go to bench/results/work/.
+--skip-textbook, --json PATH, --llm SPEC, --llm-limit N (default 8). Scratch files (corpus
+folders, indexes) go to bench/results/work/.
 
 Each of SQuAD v1.1 dev (48 articles) and v2.0 dev (35) is written as one folder of
 `<doc_id>.txt` files holding exactly the article text, so chunk offsets are article offsets.
@@ -25,6 +26,21 @@ All questions are asked against the whole corpus of their dataset.
   fresh `qa-bot ask` process (median of 3) and its peak RSS.
 - peak RSS: this process, measured after all qa-bot runs (before the textbook loads torch)
   and again after the textbook runs.
+
+With --llm SPEC (e.g. `llamacpp:/path/model.gguf`, as `QA_BOT_LLM`), after everything above, the
+first --llm-limit questions of each dataset are asked of qa-bot twice, over the index built
+above: extractive (the default) and generative with that backend (llm_timeout 180 s); both
+columns use the same questions, and a second table per dataset compares them:
+- answer correct (answerable only): the answer text, `[n]` markers removed, contains a gold
+  answer (SQuAD normalisation, whole words); a refusal counts as a miss.
+- citation precision (quote / passage): pooled over every citation of every non-refused answer to
+  an answerable question, the share whose verbatim quote / whose whole cited passage (the chunk
+  the citation's chunk_id names) contains a gold answer, as above. n/a when there is no citation.
+- refusal P/R/F1 and answerable recall (v2.0) as above.
+- LLM consulted: questions the extractive gate did not refuse (only these reach the model);
+  LLM fallback share: of those, the share whose answer carries a notice, i.e. the model failed,
+  timed out, or failed the grounding checks and the extractive answer was shown instead.
+- latency p50/p95: warm `QAService.answer`, per question (the model loads before timing).
 """
 
 from __future__ import annotations
@@ -53,6 +69,7 @@ from common import (  # noqa: E402
     WORK_DIR,
     Question,
     RankStats,
+    CitationStats,
     RefusalStats,
     contains_gold,
     latency_ms,
@@ -61,6 +78,7 @@ from common import (  # noqa: E402
     overlaps,
     peak_rss_mb,
     run_child,
+    strip_markers,
     write_corpus,
 )
 from langchain_core.documents import Document  # noqa: E402
@@ -126,6 +144,24 @@ ROWS = (
     Row("cold_ask_s", "cold `qa-bot ask` (s, median)", "{:.2f}", ("<=", 2.0)),
     Row("cold_ask_rss_mb", "cold ask peak RSS (MiB)", "{:,.0f}", ("<=", 1536.0)),
     Row("peak_rss_mb", "process peak RSS (MiB)", "{:,.0f}", ("<=", 1536.0)),
+)
+
+
+LLM_ROWS = (
+    Row("questions", "questions", "{:,.0f}"),
+    Row("answerable", "answerable questions", "{:,.0f}"),
+    Row("answer_correct", "answer contains gold"),
+    Row("citations", "citations (answerable, answered)", "{:,.0f}"),
+    Row("cite_precision_quote", "citation precision (quote)"),
+    Row("cite_precision_passage", "citation precision (passage)"),
+    Row("refusal_precision", "refusal precision"),
+    Row("refusal_recall", "refusal recall"),
+    Row("refusal_f1", "refusal F1"),
+    Row("answerable_recall", "answerable recall"),
+    Row("llm_consulted", "LLM consulted (not gated)", "{:,.0f}"),
+    Row("llm_fallback", "LLM fallback share (notice)"),
+    Row("p50_ms", "warm latency p50 (ms)", "{:,.1f}"),
+    Row("p95_ms", "warm latency p95 (ms)", "{:,.1f}"),
 )
 
 
@@ -241,6 +277,83 @@ def run_qabot(corpus: Path, index_dir: Path, questions: list[Question], backend:
     return results
 
 
+# -- extractive vs generative (--llm) --------------------------------------------------------
+def score_answers(questions: list[Question], answers: list[Answer], seconds: list[float]) -> Metrics:
+    correct: list[bool] = []
+    cites = CitationStats()
+    refusals = RefusalStats()
+    for q, a in zip(questions, answers, strict=True):
+        refusals.add(q.is_impossible, a.refused)
+        if q.is_impossible:
+            continue
+        correct.append(not a.refused and contains_gold(strip_markers(a.text), q.answers))
+        if not a.refused:
+            cites.add(a.citations, a.passages, q.answers)
+    refusal = refusals.metrics()
+    if not any(q.is_impossible for q in questions):
+        refusal = {"answerable_recall": refusal["answerable_recall"]}
+    return {
+        **counts(questions),
+        "answer_correct": sum(correct) / len(correct) if correct else None,
+        **cites.metrics(),
+        **refusal,
+        **latency_ms(seconds),
+    }
+
+
+def run_llm(index_dir: Path, questions: list[Question], spec: str, backend: str | None) -> dict:
+    """Ask `questions` extractively and with the LLM `spec` over the same index; score both."""
+    base = {"index_dir": index_dir, **({"embed_backend": backend} if backend else {})}
+    plain = Settings(_env_file=None, **base)
+    encoder = make_encoder(plain)
+    extractive = QAService(plain, encoder=encoder)
+    generative = QAService(Settings(_env_file=None, **base, llm=spec, llm_timeout=180), encoder=encoder)
+    extractive.answer(questions[0].question)  # warm-up, not timed (the LLM loaded above)
+    got: dict[str, tuple[list[Answer], list[float]]] = {"extractive": ([], []), "llm": ([], [])}
+    records = []
+    for i, q in enumerate(questions, 1):
+        for column, svc in (("extractive", extractive), ("llm", generative)):
+            elapsed, answer = timed(lambda: svc.answer(q.question))
+            got[column][0].append(answer)
+            got[column][1].append(elapsed)
+        ext, gen = got["extractive"][0][-1], got["llm"][0][-1]
+        records.append({
+            "id": q.id, "question": q.question, "gold": list(q.answers), "is_impossible": q.is_impossible,
+            "extractive": {"text": ext.text, "refused": ext.refused, "s": got["extractive"][1][-1]},
+            "llm": {"text": gen.text, "refused": gen.refused, "notice": gen.notice, "s": got["llm"][1][-1],
+                    "quotes": [c.quote for c in gen.citations]},
+        })
+        print(f"  {i}/{len(questions)} llm {got['llm'][1][-1]:.1f} s"
+              f"{' (fallback)' if gen.notice else ''}{' (refused)' if gen.refused else ''}", flush=True)
+    results = {column: score_answers(questions, answers, seconds) for column, (answers, seconds) in got.items()}
+    consulted = [not a.refused for a in got["extractive"][0]]
+    notices = [a.notice is not None for a, c in zip(got["llm"][0], consulted, strict=True) if c]
+    results["llm"]["llm_consulted"] = sum(consulted)
+    results["llm"]["llm_fallback"] = sum(notices) / len(notices) if notices else None
+    return {**results, "per_question": records}
+
+
+def render_llm(dataset: str, spec: str, results: dict, console: Console) -> None:
+    kind, _, rest = spec.partition(":")
+    label = f"{kind}:{Path(rest).name}" if rest else spec
+    table = Table(title=f"SQuAD {dataset} dev: extractive vs {label}", title_justify="left")
+    table.add_column("metric", no_wrap=True)
+    for c in ("extractive", "llm"):
+        table.add_column(c, justify="right")
+    for row in LLM_ROWS:
+        if not any(row.key in results[c] for c in ("extractive", "llm")):
+            continue
+        cells = []
+        for c in ("extractive", "llm"):
+            value = results[c].get(row.key)
+            if value is None:
+                cells.append(Text("n/a" if row.key in results[c] else "", style="dim"))
+            else:
+                cells.append(Text(row.fmt.format(value)))
+        table.add_row(row.label, *cells)
+    console.print(table)
+
+
 # -- the textbook LangChain pipeline -------------------------------------------------------
 def run_textbook(corpus: Path, persist_dir: Path, questions: list[Question]) -> Metrics:
     """Split 1000/200, embed with HuggingFaceEmbeddings, store in Chroma; the answer is the top passage."""
@@ -327,6 +440,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--backend", choices=["onnx-int8", "onnx", "torch"], help="qa-bot embed_backend")
     p.add_argument("--skip-textbook", action="store_true", help="skip the LangChain baseline")
     p.add_argument("--json", type=Path, help="also write every number to this JSON file")
+    p.add_argument("--llm", metavar="SPEC", help="also compare extractive vs this LLM backend (QA_BOT_LLM syntax)")
+    p.add_argument("--llm-limit", type=int, default=8, metavar="N",
+                   help="with --llm: ask the first N questions of each dataset (both columns; default 8)")
     return p.parse_args()
 
 
@@ -354,8 +470,17 @@ def main() -> None:
         for name in plan:
             results[name]["textbook"]["peak_rss_mb"] = peak_rss_mb()
 
+    llm: dict[str, dict] = {}
+    if args.llm:
+        for name, (work, questions) in plan.items():
+            subset = questions[: args.llm_limit]
+            console.print(f"[bold]{name}[/]: extractive vs {args.llm}, {len(subset)} questions", highlight=False)
+            llm[name] = run_llm(work / "qa-bot-index", subset, args.llm, args.backend)
+
     for name, by_column in results.items():
         render(name, by_column, console)
+    for name, compared in llm.items():
+        render_llm(name, args.llm, compared, console)
     wall_s = time.perf_counter() - started
     load = [load_start, os.getloadavg()[0]]
     console.print(
@@ -366,6 +491,8 @@ def main() -> None:
     if args.json:
         settings = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
         payload = {"args": settings, "wall_s": wall_s, "load_avg": load, "datasets": results}
+        if llm:
+            payload["llm"] = llm
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(payload, indent=1))
 
