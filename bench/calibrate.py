@@ -22,14 +22,13 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import re
-import string
 import sys
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+from common import load_articles, normalize, overlaps, write_corpus  # bench/common.py
 
 from qa_bot.answer import ExtractiveAnswerer
 from qa_bot.calibration import RANK_FEATURES, REFUSAL_FEATURES, RERANK_FEATURES, Calibration
@@ -41,13 +40,6 @@ from qa_bot.store import Store
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "src" / "qa_bot" / "calibration.json"
 PARAPHRASED = ROOT / "bench" / "paraphrased-squad-v2.jsonl"
-
-
-def normalize(s: str) -> str:
-    """The official SQuAD normalisation."""
-    s = "".join(ch for ch in s.lower() if ch not in set(string.punctuation))
-    s = re.sub(r"\b(a|an|the)\b", " ", s)
-    return " ".join(s.split())
 
 
 def open_index(data: Path, work: Path, encoder, only: str | None = None) -> QAService:
@@ -63,11 +55,7 @@ def corpus_folder(data: Path, work: Path, only: str | None = None) -> Path:
     """The dataset's articles as `<doc_id>.txt` files (or the one article `only`)."""
     folder = work / "corpus"
     if not folder.exists():
-        folder.mkdir(parents=True)
-        for line in (data / "corpus.jsonl").open():
-            doc = json.loads(line)
-            if only in (None, doc["doc_id"]):
-                (folder / f"{doc['doc_id']}.txt").write_text(doc["text"], encoding="utf-8", newline="")
+        write_corpus((a for a in load_articles(data) if only in (None, a.doc_id)), folder)
     return folder
 
 
@@ -134,9 +122,7 @@ def fit_rerank(svc: QAService, questions: list[dict]) -> np.ndarray:
 
 
 def gold_overlap(chunk, q: dict) -> bool:
-    return Path(chunk.path).stem == q["doc_id"] and any(
-        chunk.start < end and start < chunk.end for start, end in q["answer_char_spans"]
-    )
+    return Path(chunk.path).stem == q["doc_id"] and overlaps(chunk.start, chunk.end, q["answer_char_spans"])
 
 
 def refusal_matrix(rows: list[Row], w: np.ndarray):

@@ -11,10 +11,9 @@ import math
 import re
 from dataclasses import dataclass
 
-from .lexical import LexicalIndex
-from .schema import Answer, Citation, Passage
 from .calibration import Calibration
-from .lexical import coverage, sentence_evidence
+from .lexical import LexicalIndex, coverage, sentence_evidence
+from .schema import Answer, Citation, Passage
 from .text import terms
 
 REFUSAL_TEXT = "I could not find the answer to that in the documents."
