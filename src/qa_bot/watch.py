@@ -62,17 +62,25 @@ def watch(
         else:
             on_sync(report)
 
-    run()
+    # The notifier must be armed before the first sync, or a file written while that sync runs
+    # (minutes, on a large folder) would go unseen until some later change. watchfiles arms it
+    # on the first next() and keeps events that arrive between calls; with yield_on_timeout
+    # that first next() returns within rust_timeout even when nothing changes.
     changes = watchfiles.watch(
         *roots,
         watch_filter=lambda _change, path: relevant(Path(path), roots, index_dir),
         debounce=settings.watch_debounce_ms,
         step=min(300, settings.watch_debounce_ms),  # yield once the folder has been quiet this long
+        rust_timeout=1000,
+        yield_on_timeout=True,
         stop_event=stop,
         raise_interrupt=False,
     )
-    for _ in changes:
-        run()
+    synced = False
+    for batch in changes:
+        if batch or not synced:
+            run()
+            synced = True
 
 
 def start_in_thread(paths: list[Path], settings: Settings, encoder: Encoder, store: Store,

@@ -59,6 +59,30 @@ def test_answers_follow_the_folder_through_the_watcher(docs, tmp_path, encoder):
 
 
 @pytest.mark.slow
+def test_a_file_written_as_the_first_sync_ends_is_not_missed(docs, tmp_path, encoder):
+    # on_sync runs in the watcher thread right after the initial sync: the moment a watcher
+    # that arms itself only after that sync would be blind.
+    settings = make_settings(tmp_path / "ix", watch_debounce_ms=200)
+    reports: queue.Queue = queue.Queue()
+
+    def on_sync(report):
+        if reports.empty():
+            (docs / "ferry.txt").write_text("The ferry to Skellig leaves at nine every morning.\n")
+        reports.put(report)
+
+    thread, stop = start_in_thread([docs], settings, encoder, Store.open(settings), on_sync)
+    try:
+        first = reports.get(timeout=120)
+        assert "ferry.txt" not in {os.path.basename(p) for p in first.added}
+        second = reports.get(timeout=30)
+        assert [os.path.basename(p) for p in second.added] == ["ferry.txt"]
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    assert not thread.is_alive()
+
+
+@pytest.mark.slow
 def test_qa_bot_watch_command_syncs_and_stops_on_ctrl_c(docs, tmp_path):
     index_dir = tmp_path / "ix"
     env = {**os.environ, "QA_BOT_INDEX_DIR": str(index_dir), "QA_BOT_WATCH_DEBOUNCE_MS": "200"}
