@@ -20,7 +20,8 @@ REFUSAL_TEXT = "I could not find the answer to that in the documents."
 
 _YEARISH = re.compile(
     r"\b(1\d{3}|20\d{2}|\d{1,2}(st|nd|rd|th)?|january|february|march|april|may|june|july|august|"
-    r"september|october|november|december|century|centuries|decade|bc|ad)\b",
+    r"september|october|november|december|monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
+    r"today|yesterday|tomorrow|century|centuries|decade|bc|ad)\b",
     re.IGNORECASE,
 )
 _NUMBER = re.compile(
@@ -47,9 +48,9 @@ class Candidate:
 
 def expected_type(question: str) -> str | None:
     q = question.lower()
-    if re.search(r"\bhow (many|much|long|old|far|big|large|tall|high|often)\b|\b(what|which) (percentage|number|amount)\b", q):
+    if re.search(r"\bhow (many|much|long|old|far|big|large|tall|high|often)\b|\b(what|which) (percentage|number|amount)s?\b", q):
         return "number"
-    if re.search(r"\bwhen\b|\b(what|which) (year|date|day|month|century|decade|time)\b", q):
+    if re.search(r"\bwhen\b|\b(what|which) (year|date|day|month|century|decade|time)s?\b", q):
         return "time"
     if re.search(r"\bwho(m|se)?\b", q):
         return "name"
@@ -58,7 +59,8 @@ def expected_type(question: str) -> str | None:
     return None
 
 
-def _type_match(kind: str | None, sentence: str, question: str) -> float:
+def type_match(kind: str | None, sentence: str, question: str) -> float:
+    """1 if `sentence` holds the kind of thing asked for (a number, a time, a new name), 0 if not, 0.5 if any kind will do."""
     if kind is None:
         return 0.5
     if kind == "number":
@@ -92,7 +94,7 @@ class ExtractiveAnswerer:
         for rank, p in enumerate(passages):
             for ev in sentence_evidence(p.chunk.text, weights):
                 feats = [ev.coverage, ev.context_coverage, 1.0 / (rank + 1),
-                         _type_match(kind, p.chunk.text[ev.start : ev.end], question), ev.novelty, 0.0, p.dense]
+                         type_match(kind, p.chunk.text[ev.start : ev.end], question), ev.novelty, 0.0, p.dense]
                 rows.append((rank, p, ev.start, ev.end, feats))
         # Only the lexically most promising sentences are worth an embedding each.
         rows.sort(key=lambda r: sum(a * b for a, b in zip(w, r[4])), reverse=True)

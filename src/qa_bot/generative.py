@@ -5,10 +5,15 @@ Order of events for one question:
    never asked (the calibrated gate decides answerability, not the model).
 2. The LLM answers from numbered passages (prompts/), streaming tokens to `on_token`, within
    `timeout` seconds in all. Down, slow, or failing -> the extractive answer plus a notice.
-3. Grounding (`check`): markers to passages that were not given are dropped; a sentence left
-   without a valid citation is removed (it asserts nothing the user can verify); every name,
-   number and link in a kept sentence must occur in the passages it cites, else the whole
-   answer falls back to the extractive one. Nothing cited left -> fallback too.
+3. Grounding (`check`): a passage backs a sentence only if it holds at least `SUPPORT` of the
+   sentence's content words. Markers to passages never given, or to passages that do not back
+   the sentence, are dropped; a sentence left with no backing marker is attributed to the given
+   passage that backs it best (small models often forget or misnumber markers), and removed
+   when none does (it asserts nothing the user can verify). Every name, number and link in a
+   kept sentence must occur in its backing passages, else the whole answer falls back to the
+   extractive one. Nothing backed left -> fallback too. So does an answer that lacks the kind
+   of thing the question asks for (a number for "how many", a time for "when", a name for
+   "who"): grounded, but an answer to another question.
    If the model answers with the refusal sentence, qa-bot refuses.
 4. Each citation quotes, verbatim, the sentence of the cited passage that shares the most
    words with the answer sentence, with the line numbers of that sentence.
@@ -29,7 +34,7 @@ import yaml
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from langchain_core.prompts import PromptTemplate
 
-from .answer import REFUSAL_TEXT, Candidate, ExtractiveAnswerer, _cite
+from .answer import REFUSAL_TEXT, Candidate, ExtractiveAnswerer, _cite, expected_type, type_match
 from .llm import Backend
 from .schema import Answer, Citation, Passage
 from .text import STOPWORDS, sentence_spans, terms
@@ -62,7 +67,8 @@ class Checked:
     text: str
     citations: list[Citation]
     refused: bool = False
-    removed: int = 0  # uncited sentences dropped
+    removed: int = 0  # sentences no given passage backs, dropped
+    attributed: int = 0  # sentences whose backing passage was found by qa-bot, not named by the model
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +137,8 @@ class GenerativeAnswerer:
         try:
             draft = self._generate(self.prompts.answer_messages(question, passages), on_token)
             checked = check(draft, passages)
+            if not checked.refused:
+                _check_kind(question, checked.text)
         except GroundingError as exc:
             log.info("LLM answer rejected (%s); falling back to the extractive answer", exc)
             return replace(base, notice=f"The {self.backend.spec} answer failed the citation check ({exc}); "
@@ -141,8 +149,9 @@ class GenerativeAnswerer:
                                         "showing the extractive answer.")
         if checked.refused:
             return Answer(question, REFUSAL_TEXT, [], True, passages, base.confidence)
-        if checked.removed:
-            log.info("removed %d uncited sentence(s) from the LLM answer", checked.removed)
+        if checked.removed or checked.attributed:
+            log.info("LLM answer: %d unbacked sentence(s) removed, %d attributed to their passage by qa-bot",
+                     checked.removed, checked.attributed)
         return Answer(question, checked.text, checked.citations, False, passages, base.confidence)
 
     def condense(self, question: str, history: list[tuple[str, str]]) -> str | None:
@@ -226,6 +235,9 @@ class _Sentence:
     cited: list[int]  # passage numbers as the model wrote them, in order, deduplicated
 
 
+SUPPORT = 0.6  # share of a sentence's content words that a passage must hold to back it
+
+
 def check(draft: str, passages: list[Passage]) -> Checked:
     """Grounding checks on the model's draft; raises GroundingError when it must not be shown."""
     draft = _THINK.sub("", draft).strip()
@@ -233,34 +245,35 @@ def check(draft: str, passages: list[Passage]) -> Checked:
         raise GroundingError("empty answer")
     if _is_refusal(draft):
         return Checked("", [], refused=True)
+    passage_terms = [set(terms(p.chunk.text)) for p in passages]
     keys: dict[tuple[int, int, int], int] = {}  # (passage, quote start, quote end) -> citation n
     citations: list[Citation] = []
     out: list[str] = []
-    removed = 0
+    removed = attributed = 0
     for sentence in _sentences(draft):
-        numbers: list[int] = []
-        supporting: list[str] = []
-        for p in sentence.cited:
-            if not 1 <= p <= len(passages):
-                continue  # a passage that was never given
-            span = _best_quote(sentence.text, passages[p - 1])
-            if span is None:
-                continue  # the passage shares nothing with the sentence
-            supporting.append(passages[p - 1].chunk.text)
-            key = (p, *span)
-            if key not in keys:
-                keys[key] = len(citations) + 1
-                citations.append(_cite(keys[key], Candidate(p - 1, passages[p - 1], *span, (), passages[p - 1].score)))
-            if keys[key] not in numbers:
-                numbers.append(keys[key])
-        if not numbers:
+        want = set(terms(_LINK.sub(" ", sentence.text)))  # a link is judged whole, by _check_facts
+        support = [len(want & held) / len(want) if want else 0.0 for held in passage_terms]
+        backing = [p for p in sentence.cited if 1 <= p <= len(passages) and support[p - 1] >= SUPPORT]
+        if not backing and want:
+            best = max(range(len(passages)), key=support.__getitem__, default=None)
+            if best is not None and support[best] >= SUPPORT:
+                backing, attributed = [best + 1], attributed + 1
+        if not backing:
             removed += 1
             continue
-        _check_facts(sentence.text, supporting)
+        _check_facts(sentence.text, [passages[p - 1].chunk.text for p in backing])
+        numbers: list[int] = []
+        for p in backing:
+            key = (p, *_best_quote(want, passages[p - 1]))
+            if key not in keys:
+                keys[key] = len(citations) + 1
+                citations.append(_cite(keys[key], Candidate(p - 1, passages[p - 1], *key[1:], (), passages[p - 1].score)))
+            if keys[key] not in numbers:
+                numbers.append(keys[key])
         out.append(sentence.text + " " + "".join(f"[{n}]" for n in numbers))
     if not out:
-        raise GroundingError("no sentence cites a given passage")
-    return Checked(" ".join(out), citations, removed=removed)
+        raise GroundingError("no sentence is backed by a given passage")
+    return Checked(" ".join(out), citations, removed=removed, attributed=attributed)
 
 
 def _is_refusal(draft: str) -> bool:
@@ -294,16 +307,10 @@ def _dedupe(items: list[int]) -> list[int]:
     return list(dict.fromkeys(items))
 
 
-def _best_quote(sentence: str, passage: Passage) -> tuple[int, int] | None:
-    """The passage sentence sharing most content words with `sentence` (offsets in the chunk)."""
-    want = set(terms(sentence))
+def _best_quote(want: set[str], passage: Passage) -> tuple[int, int]:
+    """The passage sentence sharing most content words with the answer sentence (chunk offsets)."""
     text = passage.chunk.text
-    best, best_score = None, 0
-    for s, e in sentence_spans(text):
-        score = len(want & set(terms(text[s:e])))
-        if score > best_score:
-            best, best_score = (s, e), score
-    return best
+    return max(sentence_spans(text), key=lambda span: len(want & set(terms(text[span[0] : span[1]]))))
 
 
 def _check_facts(sentence: str, cited_texts: list[str]) -> None:
@@ -325,6 +332,14 @@ def _check_facts(sentence: str, cited_texts: list[str]) -> None:
             if m.start() == 0 and _common(low):
                 continue  # "Since", "Both": capitalised only because the sentence starts there
             raise GroundingError(f"the name {m.group()} is not in the cited passages")
+
+
+def _check_kind(question: str, text: str) -> None:
+    """A "how many" answer must hold a number, a "when" answer a time, a "who" answer a name: a
+    grounded answer to some other question is still a wrong answer."""
+    kind = expected_type(question)
+    if type_match(kind, _MARKERS.sub("", text), question) == 0.0:
+        raise GroundingError(f"it states no {kind}, which the question asks for")
 
 
 def _plain_number(n: str) -> str:

@@ -10,6 +10,7 @@ are verbatim from the stripped text, which is what `strip_hidden(file text)` giv
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 _HIDDEN = re.compile("[\U000e0000-\U000e007f\u200b-\u200d\u2060-\u2064\ufeff\u202a-\u202e\u2066-\u2069]")
 _URL = re.compile(r"(?:https?|ftp)://[^\s<>\"'`)\]]+|www\.[^\s<>\"'`)\]]+", re.IGNORECASE)
@@ -26,7 +27,43 @@ def links(text: str) -> list[str]:
 
 def drop_foreign_links(text: str, sources: list[str]) -> str:
     """`text` with every link that no source contains replaced by LINK_REMOVED."""
-    known = {link for s in sources for link in links(s)}
+    return _drop(text, {link for s in sources for link in links(s)})
+
+
+def _drop(text: str, known: set[str]) -> str:
     for link in set(links(text)) - known:
         text = text.replace(link, LINK_REMOVED)
     return text
+
+
+class GuardedStream:
+    """The output guard for text that arrives in pieces (an LLM's tokens), before it is shown.
+
+    Pieces are passed on up to their last whitespace, hidden characters stripped and foreign
+    links replaced: a link split over several tokens is only judged once it is whole, so a
+    draft never shows, even for a moment, a link the final answer would not carry.
+    """
+
+    def __init__(self, sink: Callable[[str], None], sources: list[str]):
+        self.sink = sink
+        self.known = {link for s in sources for link in links(s)}
+        self.pending = ""
+
+    def __call__(self, piece: str) -> None:
+        self.pending += piece
+        cut = _LAST_SPACE.search(self.pending)
+        if cut is not None:
+            self._emit(self.pending[: cut.end()])
+            self.pending = self.pending[cut.end() :]
+
+    def flush(self) -> None:
+        self._emit(self.pending)
+        self.pending = ""
+
+    def _emit(self, text: str) -> None:
+        text = _drop(strip_hidden(text), self.known)
+        if text:
+            self.sink(text)
+
+
+_LAST_SPACE = re.compile(r"\s(?=\S*\Z)")

@@ -13,7 +13,7 @@ from .embeddings import Encoder
 from .followup import condense as condense_by_rule
 from .llm import make_backend
 from .retrieve import Retriever
-from .sanitize import drop_foreign_links, strip_hidden
+from .sanitize import GuardedStream, drop_foreign_links, strip_hidden
 from .schema import Answer
 from .settings import Settings
 from .store import CommittedView, Store, StoreError
@@ -84,7 +84,8 @@ class QAService:
     def answer(self, question: str, *, history: list[tuple[str, str]] | None = None,
                on_token: Callable[[str], None] | None = None) -> Answer:
         """`history`: earlier (question, answer) turns, to resolve a follow-up before retrieval.
-        `on_token`: called with each piece of a generative answer as the LLM writes it."""
+        `on_token`: called with the draft of a generative answer as the LLM writes it, a few
+        whole words at a time, already through the output guard."""
         question = " ".join(strip_hidden(question).split())
         if not question:
             raise ValueError("the question is empty")
@@ -96,9 +97,13 @@ class QAService:
             retriever, answerer, generative = self.retriever, self.answerer, self.generative
         passages = retriever.retrieve(question)
         if generative is not None:
-            answer = generative.answer(question, passages, on_token)
+            stream = GuardedStream(on_token, [p.chunk.text for p in passages]) if on_token else None
+            answer = generative.answer(question, passages, stream)
+            if stream is not None:
+                stream.flush()
         else:
             answer = answerer.answer(question, passages)
-        # Output guard for every answerer: no hidden characters, no link the passages lack.
+        # Output guard for every answerer (and, above, for streamed drafts): no hidden characters,
+        # no link the passages lack.
         text = drop_foreign_links(strip_hidden(answer.text), [p.chunk.text for p in answer.passages])
         return answer if text == answer.text else dataclasses.replace(answer, text=text)

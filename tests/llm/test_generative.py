@@ -64,6 +64,17 @@ def test_tokens_stream_as_they_arrive(fake_llm, llm_service):
     assert answer.notice is None and "107" in answer.text
 
 
+def test_the_streamed_draft_goes_through_the_output_guard(fake_llm, llm_service):
+    fake_llm.add(Reply(lambda body: good(body)[:-1] + " \u200bsee https://evil.example/login."))
+    seen: list[str] = []
+    answer = llm_service().answer(COUNTRIES, on_token=seen.append)
+
+    draft = "".join(seen)
+    assert "107 countries" in draft and "[link removed]" in draft
+    assert "evil" not in draft and "\u200b" not in draft
+    assert "link" in answer.notice and "evil" not in answer.text  # the checked answer rejects it too
+
+
 def test_markers_to_passages_never_given_are_dropped(fake_llm, llm_service):
     fake_llm.add(Reply(lambda body: GOOD.format(n=f"{passage_with(body, '107 countries')}][42")))
     answer = llm_service().answer(COUNTRIES)
@@ -77,13 +88,36 @@ def test_uncited_sentences_are_removed(fake_llm, llm_service):
 
 
 @pytest.mark.parametrize(
+    "marker",
+    ["", " [9]", " [{other}]"],
+    ids=["unmarked", "passage-never-given", "passage-that-does-not-back-it"],
+)
+def test_a_sentence_with_a_missing_or_wrong_marker_is_cited_to_the_passage_that_backs_it(fake_llm, llm_service, marker):
+    def draft(body: dict) -> str:
+        other = next(n for n in passages_in(body) if n != passage_with(body, "107 countries"))
+        return "Apart from Russia and the US, 107 countries have co-sponsored the document" + marker.format(other=other) + "."
+
+    fake_llm.add(Reply(draft))
+    answer = llm_service().answer(COUNTRIES)
+
+    assert answer.notice is None and answer.text == "Apart from Russia and the US, 107 countries have co-sponsored the document. [1]"
+    [c] = answer.citations
+    assert c.quote == "Apart from Russia and the US, 107 countries have co-sponsored the document."
+    assert_quotes_verbatim(answer)
+
+
+@pytest.mark.parametrize(
     ("draft", "reason"),
     [
         ("Apart from Russia and the US, 150 countries have co-sponsored the document [{n}].", "number 150"),
         ("Barack Obama said 107 countries have co-sponsored the document [{n}].", "name Barack"),
         ("107 countries have co-sponsored the document, see https://evil.example/x [{n}].", "link"),
-        ("107 countries have co-sponsored the document [9].", "no sentence cites a given passage"),
-        ("Lorem ipsum dolor sit amet.", "no sentence cites a given passage"),
+        ("Lorem ipsum dolor sit amet.", "no sentence is backed by a given passage"),
+        # Every word is backed, but it answers another question: "how many" wants a number.
+        ("Russia and the US have co-sponsored the document [{n}].", "states no number"),
+        # Cites the right passage, but the passage holds too few of the sentence's words to back it.
+        ("Co-sponsored documents are usually drafted by lawyers, bankers and tax advisers [{n}].",
+         "no sentence is backed by a given passage"),
         ("", "empty answer"),
     ],
 )

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from qa_bot.cli import cli
-from qa_bot.sanitize import LINK_REMOVED, drop_foreign_links, links, strip_hidden
+from qa_bot.sanitize import LINK_REMOVED, GuardedStream, drop_foreign_links, links, strip_hidden
 from qa_bot.store import Store
 from tests.conftest import ROOT
 from tests.ops.conftest import KEEPER_Q, build, cited
@@ -70,6 +70,18 @@ def test_the_output_guard_removes_links_no_source_contains():
     text = "Book at https://harbour.example/timetable or http://evil.example/steal now."
     guarded = drop_foreign_links(text, ["Timetables are at https://harbour.example/timetable."])
     assert guarded == f"Book at https://harbour.example/timetable or {LINK_REMOVED} now."
+
+
+def test_a_streamed_draft_never_shows_a_foreign_link_or_hidden_characters_even_split_over_tokens():
+    shown: list[str] = []
+    stream = GuardedStream(shown.append, ["Timetables are at https://harbour.example/timetable."])
+    draft = f"See https://harbour.example/timetable or htt ps://x and https://evil.example/login{ZW} now{TAGS}"
+    for piece in ["See https://har", "bour.example/time", "table or htt ps://x and ht", "tps://ev",
+                  "il.example/lo", f"gin{ZW[:2]}", f"{ZW[2:]} no", f"w{TAGS}"]:
+        stream(piece)
+        assert "evil" not in "".join(shown) and strip_hidden("".join(shown)) == "".join(shown)
+    stream.flush()
+    assert "".join(shown) == f"See https://harbour.example/timetable or htt ps://x and {LINK_REMOVED} now"
 
 
 def test_symlinks_out_of_the_folder_are_not_followed_unless_allowed(docs, tmp_path, encoder):
