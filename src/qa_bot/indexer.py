@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -95,17 +96,17 @@ def sync(
     advance = (lambda n: on_progress("advance", n)) if on_progress else None
     # Big commit batches let the encoder sort more texts by length (less padding);
     # each commit is a point a killed run resumes from.
-    done_upto, batch = 0, max(settings.embed_batch_size * 32, 64)
+    batch = max(settings.embed_batch_size * 32, 64)
     file_iter = iter(todo)
     next_file = next(file_iter, None)
-    stored = 0
-    while next_file is not None:
-        end = min(stored + batch, len(pending))
-        if end > stored:
-            part = pending[stored:end]
-            store.upsert(part, encoder.encode([c.text for c in part], on_batch=advance))
-            stored = end
-        # Commit the files whose chunks are now all stored.
+    stored = done_upto = 0
+
+    def write(part: list[Chunk], vectors) -> None:
+        """Store one batch, then commit the files whose chunks are now all stored."""
+        nonlocal stored, done_upto, next_file
+        if part:
+            store.upsert(part, vectors)
+            stored += len(part)
         while next_file is not None and done_upto + len(next_file[2]) <= stored:
             key, digest, chunks, is_new = next_file
             new_ids = [c.id for c in chunks]
@@ -118,6 +119,19 @@ def sync(
             next_file = next(file_iter, None)
         state.generation += 1
         store.save_state(state)
+
+    # Batch i is written on one writer thread (in order) while batch i+1 is embedded: Chroma's
+    # writes and onnxruntime both release the GIL, so the store's time hides behind the model's.
+    if todo:
+        parts = [pending[i : i + batch] for i in range(0, len(pending), batch)] or [[]]
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="qa-bot-store") as writer:
+            writing = None
+            for part in parts:
+                vectors = encoder.encode([c.text for c in part], on_batch=advance)
+                if writing is not None:
+                    writing.result()  # the writer's error stops the run; one batch in flight at most
+                writing = writer.submit(write, part, vectors)
+            writing.result()
     report.chunks_embedded = stored
 
     # 3. Forget files that are gone from disk or from the folders given.
