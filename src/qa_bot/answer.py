@@ -82,7 +82,8 @@ class ExtractiveAnswerer:
         self.cal = calibration
         self.max_sentences = max_sentences
         self.threshold = calibration.threshold if threshold is None else threshold
-        self.dense_candidates = dense_candidates
+        # Every sentence that may be shown must be scored in full (unscored ones rank too low).
+        self.dense_candidates = max(dense_candidates, max_sentences)
 
     # -- scoring -----------------------------------------------------------------------
     def candidates(self, question: str, passages: list[Passage]) -> list[Candidate]:
