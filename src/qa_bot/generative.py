@@ -5,13 +5,13 @@ Order of events for one question:
    never asked (the calibrated gate decides answerability, not the model).
 2. The LLM answers from numbered passages (prompts/), streaming tokens to `on_token`, within
    `timeout` seconds in all. Down, slow, or failing -> the extractive answer plus a notice.
-3. Grounding (`check`): a passage backs a sentence only if it holds at least `SUPPORT` of the
-   sentence's content words. Markers to passages never given, or to passages that do not back
-   the sentence, are dropped; a sentence left with no backing marker is attributed to the given
-   passage that backs it best (small models often forget or misnumber markers), and removed
-   when none does (it asserts nothing the user can verify). Every name, number and link in a
-   kept sentence must occur in its backing passages, else the whole answer falls back to the
-   extractive one. Nothing backed left -> fallback too. So does an answer that lacks the kind
+3. Grounding (`check`): a marker is valid only if it names a passage the model was given that
+   backs the sentence, i.e. holds at least `SUPPORT` of its content words; other markers are
+   dropped. A sentence left without a valid marker is removed (it asserts nothing the user can
+   verify). qa-bot does not guess a passage for it: a model that cannot cite is not trusted to
+   answer (measured: its unmarked sentences were often true but beside the question). Every
+   name, number and link in a kept sentence must occur in its cited passages, else the whole
+   answer falls back to the extractive one. Nothing cited left -> fallback too. So does an answer that lacks the kind
    of thing the question asks for (a number for "how many", a time for "when", a name for
    "who"): grounded, but an answer to another question.
    If the model answers with the refusal sentence, qa-bot refuses.
@@ -67,8 +67,7 @@ class Checked:
     text: str
     citations: list[Citation]
     refused: bool = False
-    removed: int = 0  # sentences no given passage backs, dropped
-    attributed: int = 0  # sentences whose backing passage was found by qa-bot, not named by the model
+    removed: int = 0  # sentences without a valid citation, dropped
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,9 +148,8 @@ class GenerativeAnswerer:
                                         "showing the extractive answer.")
         if checked.refused:
             return Answer(question, REFUSAL_TEXT, [], True, passages, base.confidence)
-        if checked.removed or checked.attributed:
-            log.info("LLM answer: %d unbacked sentence(s) removed, %d attributed to their passage by qa-bot",
-                     checked.removed, checked.attributed)
+        if checked.removed:
+            log.info("removed %d sentence(s) without a valid citation from the LLM answer", checked.removed)
         return Answer(question, checked.text, checked.citations, False, passages, base.confidence)
 
     def condense(self, question: str, history: list[tuple[str, str]]) -> str | None:
@@ -235,7 +233,7 @@ class _Sentence:
     cited: list[int]  # passage numbers as the model wrote them, in order, deduplicated
 
 
-SUPPORT = 0.6  # share of a sentence's content words that a passage must hold to back it
+SUPPORT = 0.6  # share of a sentence's content words that a cited passage must hold
 
 
 def check(draft: str, passages: list[Passage]) -> Checked:
@@ -249,21 +247,17 @@ def check(draft: str, passages: list[Passage]) -> Checked:
     keys: dict[tuple[int, int, int], int] = {}  # (passage, quote start, quote end) -> citation n
     citations: list[Citation] = []
     out: list[str] = []
-    removed = attributed = 0
+    removed = 0
     for sentence in _sentences(draft):
         want = set(terms(_LINK.sub(" ", sentence.text)))  # a link is judged whole, by _check_facts
-        support = [len(want & held) / len(want) if want else 0.0 for held in passage_terms]
-        backing = [p for p in sentence.cited if 1 <= p <= len(passages) and support[p - 1] >= SUPPORT]
-        if not backing and want:
-            best = max(range(len(passages)), key=support.__getitem__, default=None)
-            if best is not None and support[best] >= SUPPORT:
-                backing, attributed = [best + 1], attributed + 1
-        if not backing:
+        cited = [p for p in sentence.cited
+                 if 1 <= p <= len(passages) and want and len(want & passage_terms[p - 1]) >= SUPPORT * len(want)]
+        if not cited:
             removed += 1
             continue
-        _check_facts(sentence.text, [passages[p - 1].chunk.text for p in backing])
+        _check_facts(sentence.text, [passages[p - 1].chunk.text for p in cited])
         numbers: list[int] = []
-        for p in backing:
+        for p in cited:
             key = (p, *_best_quote(want, passages[p - 1]))
             if key not in keys:
                 keys[key] = len(citations) + 1
@@ -272,8 +266,8 @@ def check(draft: str, passages: list[Passage]) -> Checked:
                 numbers.append(keys[key])
         out.append(sentence.text + " " + "".join(f"[{n}]" for n in numbers))
     if not out:
-        raise GroundingError("no sentence is backed by a given passage")
-    return Checked(" ".join(out), citations, removed=removed, attributed=attributed)
+        raise GroundingError("no sentence cites a given passage that holds it")
+    return Checked(" ".join(out), citations, removed=removed)
 
 
 def _is_refusal(draft: str) -> bool:

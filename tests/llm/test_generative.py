@@ -87,23 +87,15 @@ def test_uncited_sentences_are_removed(fake_llm, llm_service):
     assert answer.notice is None and "happy" not in answer.text and "107" in answer.text
 
 
-@pytest.mark.parametrize(
-    "marker",
-    ["", " [9]", " [{other}]"],
-    ids=["unmarked", "passage-never-given", "passage-that-does-not-back-it"],
-)
-def test_a_sentence_with_a_missing_or_wrong_marker_is_cited_to_the_passage_that_backs_it(fake_llm, llm_service, marker):
+def test_a_citation_to_a_passage_that_shares_a_word_but_not_the_claim_is_invalid(fake_llm, llm_service):
     def draft(body: dict) -> str:
-        other = next(n for n in passages_in(body) if n != passage_with(body, "107 countries"))
-        return "Apart from Russia and the US, 107 countries have co-sponsored the document" + marker.format(other=other) + "."
+        n = passage_with(body, "107 countries")
+        return good(body) + f" The document was praised by lawyers, bankers and tax advisers [{n}]."
 
     fake_llm.add(Reply(draft))
     answer = llm_service().answer(COUNTRIES)
-
-    assert answer.notice is None and answer.text == "Apart from Russia and the US, 107 countries have co-sponsored the document. [1]"
-    [c] = answer.citations
-    assert c.quote == "Apart from Russia and the US, 107 countries have co-sponsored the document."
-    assert_quotes_verbatim(answer)
+    assert answer.notice is None and "107 countries" in answer.text and "lawyers" not in answer.text
+    assert len(answer.citations) == 1
 
 
 @pytest.mark.parametrize(
@@ -112,12 +104,16 @@ def test_a_sentence_with_a_missing_or_wrong_marker_is_cited_to_the_passage_that_
         ("Apart from Russia and the US, 150 countries have co-sponsored the document [{n}].", "number 150"),
         ("Barack Obama said 107 countries have co-sponsored the document [{n}].", "name Barack"),
         ("107 countries have co-sponsored the document, see https://evil.example/x [{n}].", "link"),
-        ("Lorem ipsum dolor sit amet.", "no sentence is backed by a given passage"),
-        # Every word is backed, but it answers another question: "how many" wants a number.
-        ("Russia and the US have co-sponsored the document [{n}].", "states no number"),
-        # Cites the right passage, but the passage holds too few of the sentence's words to back it.
+        ("Lorem ipsum dolor sit amet.", "no sentence cites a given passage"),
+        # True, but uncited or cited to a passage never given: qa-bot does not guess the source.
+        ("Apart from Russia and the US, 107 countries have co-sponsored the document.",
+         "no sentence cites a given passage"),
+        ("107 countries have co-sponsored the document [9].", "no sentence cites a given passage"),
+        # Cites the right passage, but the passage holds too few of the sentence's words.
         ("Co-sponsored documents are usually drafted by lawyers, bankers and tax advisers [{n}].",
-         "no sentence is backed by a given passage"),
+         "no sentence cites a given passage"),
+        # Every word is in the cited passage, but it answers another question: "how many" wants a number.
+        ("Russia and the US have co-sponsored the document [{n}].", "states no number"),
         ("", "empty answer"),
     ],
 )
