@@ -11,9 +11,9 @@ Order of events for one question:
    verify). qa-bot does not guess a passage for it: a model that cannot cite is not trusted to
    answer (measured: its unmarked sentences were often true but beside the question). Every
    name, number and link in a kept sentence must occur in its cited passages, else the whole
-   answer falls back to the extractive one. Nothing cited left -> fallback too. So does an answer that lacks the kind
-   of thing the question asks for (a number for "how many", a time for "when", a name for
-   "who"): grounded, but an answer to another question.
+   answer falls back to the extractive one. Nothing cited left -> fallback too. So does an
+   answer that lacks the kind of thing the question asks for (a number for "how many", a time
+   for "when", a name for "who"): grounded, but an answer to another question.
    If the model answers with the refusal sentence, qa-bot refuses.
 4. Each citation quotes, verbatim, the sentence of the cited passage that shares the most
    words with the answer sentence, with the line numbers of that sentence.
