@@ -60,7 +60,8 @@ def expected_type(question: str) -> str | None:
 
 
 def type_match(kind: str | None, sentence: str, question: str) -> float:
-    """1 if `sentence` holds the kind of thing asked for (a number, a time, a new name), 0 if not, 0.5 if any kind will do."""
+    """1 if `sentence` holds the kind of thing asked for (a number, a time, a name the question
+    lacks), 0 if it does not, 0.5 when the question asks for no particular kind."""
     if kind is None:
         return 0.5
     if kind == "number":

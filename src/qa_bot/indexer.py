@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -120,8 +120,8 @@ def sync(
         state.generation += 1
         store.save_state(state)
 
-    # Batch i is written on one writer thread (in order) while batch i+1 is embedded: Chroma's
-    # writes and onnxruntime both release the GIL, so the store's time hides behind the model's.
+    # Batch i is written on one writer thread (in order) while batch i+1 is embedded: onnxruntime
+    # releases the GIL, so the store's work overlaps the model's instead of following it.
     if todo:
         parts = [pending[i : i + batch] for i in range(0, len(pending), batch)] or [[]]
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="qa-bot-store") as writer:

@@ -27,7 +27,11 @@ def links(text: str) -> list[str]:
 
 def drop_foreign_links(text: str, sources: list[str]) -> str:
     """`text` with every link that no source contains replaced by LINK_REMOVED."""
-    return _drop(text, {link for s in sources for link in links(s)})
+    return _drop(text, _known(sources))
+
+
+def _known(sources: list[str]) -> set[str]:
+    return {link for s in sources for link in links(s)}
 
 
 def _drop(text: str, known: set[str]) -> str:
@@ -46,7 +50,7 @@ class GuardedStream:
 
     def __init__(self, sink: Callable[[str], None], sources: list[str]):
         self.sink = sink
-        self.known = {link for s in sources for link in links(s)}
+        self.known = _known(sources)
         self.pending = ""
 
     def __call__(self, piece: str) -> None:
