@@ -36,6 +36,7 @@ from langchain_core.prompts import PromptTemplate
 
 from .answer import REFUSAL_TEXT, Candidate, ExtractiveAnswerer, _cite, expected_type, type_match
 from .llm import Backend
+from .sanitize import links, without_links
 from .schema import Answer, Citation, Passage
 from .text import STOPWORDS, sentence_spans, terms
 
@@ -50,7 +51,6 @@ OnToken = Callable[[str], None]
 _MARKERS = re.compile(r"\s*\[\s*(?:passages?\s*)?(\d+(?:\s*[,;]\s*(?:passages?\s*)?\d+)*)\s*\]", re.IGNORECASE)
 _LEADING_MARKERS = re.compile(rf"^(?:{_MARKERS.pattern})+", re.IGNORECASE)
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-_LINK = re.compile(r"(?:https?://|www\.)[^\s<>\"')\]]+", re.IGNORECASE)
 _CAPITALISED = re.compile(r"\b[A-Z][^\W_]*(?:['’][^\W_]+)*")
 _WORD = re.compile(r"[^\W_]+")
 _THINK = re.compile(r"<think>.*?(</think>|$)", re.DOTALL)
@@ -249,7 +249,7 @@ def check(draft: str, passages: list[Passage]) -> Checked:
     out: list[str] = []
     removed = 0
     for sentence in _sentences(draft):
-        want = set(terms(_LINK.sub(" ", sentence.text)))  # a link is judged whole, by _check_facts
+        want = set(terms(without_links(sentence.text)))  # a link is judged whole, by _check_facts
         cited = [p for p in sentence.cited
                  if 1 <= p <= len(passages) and want and len(want & passage_terms[p - 1]) >= SUPPORT * len(want)]
         if not cited:
@@ -314,8 +314,8 @@ def _check_facts(sentence: str, cited_texts: list[str]) -> None:
     for n in _NUMBER.findall(sentence):
         if _plain_number(n) not in source_numbers:
             raise GroundingError(f"the number {n} is not in the cited passages")
-    for link in _LINK.findall(sentence):
-        if link.rstrip(".,;:") not in source:
+    for link in links(sentence):
+        if link not in source:
             raise GroundingError(f"the link {link} is not in the cited passages")
     source_words = {w.lower() for w in _WORD.findall(source)}
     for m in _CAPITALISED.finditer(sentence):

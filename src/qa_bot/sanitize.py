@@ -25,6 +25,10 @@ def links(text: str) -> list[str]:
     return [m.rstrip(".,;:!?") for m in _URL.findall(text)]
 
 
+def without_links(text: str) -> str:
+    return _URL.sub(" ", text)
+
+
 def drop_foreign_links(text: str, sources: list[str]) -> str:
     """`text` with every link that no source contains replaced by LINK_REMOVED."""
     return _drop(text, _known(sources))
