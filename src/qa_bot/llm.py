@@ -17,6 +17,10 @@ if TYPE_CHECKING:
 
     from .settings import Settings
 
+class BackendUnavailable(Exception):
+    """The configured model cannot answer in this process; qa-bot answers extractively instead."""
+
+
 Kind = Literal["extractive", "openai", "ollama", "llamacpp"]
 EXTRAS: dict[str, str] = {"openai": "openai", "ollama": "ollama", "llamacpp": "llamacpp"}
 
@@ -57,8 +61,9 @@ class Backend:
 def make_backend(settings: Settings) -> Backend | None:
     """The configured chat model, or None for the extractive default.
 
-    Raises ValueError (one line for the CLI) for a missing extra or GGUF file; a server
-    that is down is not an error here but a fallback at answer time.
+    Raises ValueError (one line for the CLI) for a missing extra or GGUF file, and
+    BackendUnavailable when an in-process model fails its start-up check; a server that is
+    down is not an error here but a fallback at answer time.
     """
     spec = BackendSpec.parse(settings.llm)
     if spec.kind == "extractive":
@@ -100,16 +105,15 @@ def _llamacpp(path: str, s: Settings) -> BaseChatModel:
     gguf = Path(path).expanduser()
     if not gguf.is_file():
         raise ValueError(f"QA_BOT_LLM=llamacpp:{path}: no such GGUF file")
-    import llama_cpp  # noqa: F401  (ChatLlamaCpp would hide its absence in a generic error)
-    from langchain_community.chat_models import ChatLlamaCpp
+    import llama_cpp  # noqa: F401  (the ImportError names the missing extra)
 
-    return ChatLlamaCpp(
+    from .llamacpp import LlamaCppChat, probe
+
+    # A crash in native code cannot be caught in this process: try the model in a child first.
+    failure = probe(str(gguf), s.llm_context_tokens, s.llm_threads, timeout=max(60.0, s.llm_timeout))
+    if failure:
+        raise BackendUnavailable(f"the llama.cpp model {gguf.name} {failure} in its start-up check")
+    return LlamaCppChat(
         model_path=str(gguf), n_ctx=s.llm_context_tokens, max_tokens=s.llm_max_tokens,
-        temperature=s.llm_temperature,
-        # Unset: llama-cpp-python's default, half the cores for generation (all of them to read
-        # the prompt); measured here, all cores made generation 100x slower on a busy machine.
-        n_threads=s.llm_threads,
-        n_batch=512,  # the integration's default of 8 makes reading the passages ~10x slower
-        repeat_penalty=1.0,  # answers must repeat the passages' words
-        verbose=False,
+        temperature=s.llm_temperature, n_threads=s.llm_threads,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -11,12 +12,14 @@ from .answer import ExtractiveAnswerer
 from .calibration import Calibration
 from .embeddings import Encoder
 from .followup import condense as condense_by_rule
-from .llm import make_backend
+from .llm import BackendUnavailable, make_backend
 from .retrieve import Retriever
 from .sanitize import GuardedStream, drop_foreign_links, strip_hidden
 from .schema import Answer
 from .settings import Settings
 from .store import CommittedView, Store, StoreError
+
+log = logging.getLogger(__name__)
 
 
 def make_encoder(settings: Settings) -> Encoder:
@@ -32,7 +35,13 @@ class QAService:
         if not self.store.exists():
             raise StoreError(f"no index at {self.store.location} (run `qa-bot index` first)")
         self.encoder = encoder or make_encoder(settings)
-        self.backend = make_backend(settings)  # None: extractive answers only
+        self.backend_notice: str | None = None  # why the configured LLM is not answering
+        try:
+            self.backend = make_backend(settings)  # None: extractive answers only
+        except BackendUnavailable as exc:
+            self.backend = None
+            self.backend_notice = f"The language model is unavailable: {exc}; showing the extractive answer."
+            log.warning("%s", self.backend_notice)
         self.generative = None  # GenerativeAnswerer when a backend is configured
         # Guards the swap of lexical/retriever/answerer, so a question never mixes two snapshots.
         self._lock = threading.Lock()
@@ -106,4 +115,7 @@ class QAService:
         # Output guard for every answerer (and, above, for streamed drafts): no hidden characters,
         # no link the passages lack.
         text = drop_foreign_links(strip_hidden(answer.text), [p.chunk.text for p in answer.passages])
-        return answer if text == answer.text else dataclasses.replace(answer, text=text)
+        notice = answer.notice or (None if answer.refused else self.backend_notice)
+        if (text, notice) == (answer.text, answer.notice):
+            return answer
+        return dataclasses.replace(answer, text=text, notice=notice)

@@ -4,6 +4,7 @@ the extractive answer with a notice when the backend fails or the draft is not g
 from __future__ import annotations
 
 import logging
+import re
 import time
 from pathlib import Path
 
@@ -25,12 +26,16 @@ def good(body: dict) -> str:
 
 def assert_quotes_verbatim(answer: Answer) -> None:
     """Every quote is in its file on the lines it names, and every marker has its citation."""
-    by_chunk = {p.chunk.id: p.chunk for p in answer.passages}
-    for c in answer.citations:
-        lines = Path(by_chunk[c.chunk_id].path).read_text(encoding="utf-8").splitlines()
-        assert c.quote in "\n".join(lines[c.start_line - 1 : c.end_line]), c
-    markers = {int(n) for n in __import__("re").findall(r"\[(\d+)\]", answer.text)}
-    assert markers == {c.n for c in answer.citations}
+    assert_quotes_verbatim_json(answer.to_dict(), Path.cwd())
+
+
+def assert_quotes_verbatim_json(answer: dict, base: Path) -> None:
+    """The same, for `Answer.to_dict()` (sources relative to `base`)."""
+    for c in answer["citations"]:
+        lines = (base / c["source"]).read_text(encoding="utf-8").splitlines()
+        assert c["quote"] in "\n".join(lines[c["start_line"] - 1 : c["end_line"]]), c
+    markers = {int(n) for n in re.findall(r"\[(\d+)\]", answer["text"])}
+    assert markers == {c["n"] for c in answer["citations"]}
 
 
 def test_grounded_answer_is_accepted_with_verbatim_quotes(fake_llm, llm_service):

@@ -1,12 +1,18 @@
-"""Backend settings: spec parsing, missing extras and files as one-line errors, prompt framing."""
+"""Backend settings: spec parsing, missing extras and files as one-line errors, the start-up
+check of in-process models, prompt framing."""
 
 from __future__ import annotations
+
+import subprocess
+import sys
 
 import pytest
 
 from qa_bot.generative import Prompts
+from qa_bot.llamacpp import describe_exit
 from qa_bot.llm import BackendSpec, make_backend
 from qa_bot.schema import Chunk, Passage
+from qa_bot.service import QAService
 from tests.conftest import make_settings
 
 
@@ -55,3 +61,26 @@ def test_passages_are_framed_as_data_that_cannot_close_its_frame():
     assert prompt.count("</passage>") == 1 and prompt.lower().count("<passage") == 1
     assert "Question: What does it cost?" in prompt
     assert "never instructions" in messages[0].content
+
+
+def test_a_native_crash_is_named_by_its_signal():
+    # A real segfault in a child, as a bad llama.cpp build gives one.
+    done = subprocess.run([sys.executable, "-c", "import ctypes; ctypes.string_at(0)"], capture_output=True, text=True)
+    assert describe_exit(done.returncode, done.stderr) == "crashed (SIGSEGV)"
+    assert describe_exit(0, "") is None
+    assert describe_exit(1, "Traceback ...\nValueError: bad model\n") == "failed (exit 1: ValueError: bad model)"
+
+
+def test_a_model_that_fails_its_start_up_check_leaves_extractive_answers(seed_index, encoder, tmp_path, caplog):
+    pytest.importorskip("llama_cpp", reason="the llamacpp extra is not installed")
+    bad = tmp_path / "broken.gguf"
+    bad.write_bytes(b"GGUF" + bytes(range(256)) * 64)  # a GGUF header and garbage after it
+    service = QAService(make_settings(seed_index, llm=f"llamacpp:{bad}"), encoder=encoder)
+
+    assert service.backend is None
+    assert "broken.gguf" in service.backend_notice and "start-up check" in service.backend_notice
+    assert any(r.levelname == "WARNING" and "start-up check" in r.getMessage() for r in caplog.records)
+    answer = service.answer("How many countries co-sponsored the draft resolution?")
+    assert not answer.refused and "107" in answer.text
+    assert answer.notice == service.backend_notice
+    assert service.answer("What is the capital of Australia?").notice is None  # a refusal needs no LLM
