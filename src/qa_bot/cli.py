@@ -81,7 +81,11 @@ def cli(ctx: click.Context, index_dir: Path | None, quiet: bool, verbose: int) -
         settings = settings.model_copy(update={"index_dir": index_dir})
     if quiet and verbose:
         raise UserError("give --quiet or --verbose, not both")
-    level = "ERROR" if quiet else ("INFO", "DEBUG")[min(verbose, 2) - 1] if verbose else settings.log_level
+    level = settings.log_level
+    if quiet:
+        level = "ERROR"
+    elif verbose:
+        level = "INFO" if verbose == 1 else "DEBUG"
     if level:
         import logging
 
