@@ -108,6 +108,11 @@ def test_sources_are_named_relative_to_the_indexed_folder_never_by_server_path()
     assert "[3] c.txt, line 3" in message and "/srv" not in message and "/elsewhere" not in message
 
 
+def test_links_keep_their_urls_unescaped():
+    assert safe("a_b <https://a.example/x_y*z> c_d https://b.example/p_q") == (
+        r"a\_b <https://a.example/x_y*z> c\_d <https://b.example/p_q>")
+
+
 def test_mixed_case_links_are_wrapped():
     assert safe("see HTTPS://A.example/x and Http://b.example") == "see <HTTPS://A.example/x> and <Http://b.example>"
 

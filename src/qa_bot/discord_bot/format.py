@@ -46,10 +46,12 @@ def safe(text: str) -> str:
     """
     out, at = [], 0
     for m in _LINK.finditer(text):
-        if not m["bare"]:
-            continue  # already <wrapped>: Discord shows it as written
-        link = _trim(m["bare"])
-        out += [_escape(text[at : m.start()]), _wrap(link)]
+        if m["bare"]:
+            link = _trim(m["bare"])
+            shown = _wrap(link)
+        else:  # already <wrapped>: shown as written (escaping would change its URL)
+            link = shown = m.group(0)
+        out += [_escape(text[at : m.start()]), shown]
         at = m.start() + len(link)
     out.append(_escape(text[at:]))
     return _LINE_START.sub(r"\1\\\2", "".join(out))
