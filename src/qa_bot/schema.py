@@ -67,7 +67,8 @@ class AnswerJSON(TypedDict):
     confidence: float
     """Calibrated probability (0..1) that the documents answer the question."""
     notice: str | None
-    """One line for the user when something changed the answer, e.g. why the LLM's answer was replaced by the extractive one; null otherwise."""
+    """One line for the user when something changed the answer, e.g. why an LLM's answer was
+    replaced by the extractive one; null otherwise."""
     citations: list[CitationJSON]
     """The sources of the answer's claims, by marker number."""
     passages: list[PassageJSON]

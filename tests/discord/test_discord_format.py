@@ -82,7 +82,8 @@ def test_every_field_a_document_reaches_is_escaped_in_discord():
     message = "\n".join(reply_parts(answer, [root]))
     assert live_markdown(message) == [], message
     # Shown whole and literally in the text, heading, quote and notice:
-    assert shown(message).count("[docs](https://evil.example/masked) **bold** __under__ ~~gone~~ ||spoiler|| `code` \\") == 4
+    literal = "[docs](https://evil.example/masked) **bold** __under__ ~~gone~~ ||spoiler|| `code` \\"
+    assert shown(message).count(literal) == 4
     assert "[1] guide **[a](b)**_x.md, line 3" in shown(message)
 
 
@@ -119,7 +120,8 @@ def test_mixed_case_links_are_wrapped():
 
 def test_a_wrapped_link_leaves_the_sentence_punctuation_outside():
     assert safe("“see https://a.example/x”") == "“see <https://a.example/x>”"
-    assert safe("at https://a.example/x… or https://a.example/y!") == "at <https://a.example/x>… or <https://a.example/y>!"
+    assert safe("at https://a.example/x… or https://a.example/y!") == (
+        "at <https://a.example/x>… or <https://a.example/y>!")
     assert safe("**https://a.example/b**") == r"\*\*<https://a.example/b>\*\*"
     assert safe("(https://en.wikipedia.org/wiki/Foo_(bar)).") == "(<https://en.wikipedia.org/wiki/Foo_(bar)>)."
 
