@@ -13,9 +13,35 @@ from prompt_toolkit import PromptSession
 from prompt_toolkit.history import FileHistory
 
 from .format import render
+from .sanitize import printable
 
 HISTORY = Path.home() / ".cache" / "qa-bot" / "chat_history"
 MAX_TURNS = 6  # earlier turns kept to resolve follow-ups
+COMMANDS = {
+    "/help": "list these commands",
+    "/quit": "leave (also /exit or Ctrl-D)",
+}
+
+
+class ChatHistory(FileHistory):
+    """Line history on disk that keeps questions only, never blank or whitespace-only lines."""
+
+    def append_string(self, string: str) -> None:
+        if string.strip():
+            super().append_string(string)
+
+
+@dataclass
+class PipedLines:
+    """Questions from a pipe or file, one a line: no prompt, no line editing."""
+
+    source: TextIO
+
+    def prompt(self, message: str) -> str:
+        line = self.source.readline()
+        if not line:
+            raise EOFError
+        return line
 
 
 @dataclass
@@ -27,6 +53,7 @@ class Draft:
     text: str = ""
 
     def __call__(self, token: str) -> None:
+        token = printable(token)
         self.text += token
         self.out.write(token)
         self.out.flush()
@@ -43,16 +70,19 @@ class Draft:
         self.out.flush()
 
 
-def run_chat(service, session: PromptSession | None = None, echo=print, out: TextIO | None = None) -> None:
+def run_chat(service, session: PromptSession | PipedLines | None = None, echo=print,
+             out: TextIO | None = None) -> None:
     """Ask until EOF (Ctrl-D) or `/quit`; a failing question prints an error and goes on.
 
     Follow-ups are resolved against the earlier turns; generative answers stream to `out`.
+    Questions piped in (a PipedLines session) get their answers and nothing else: no banner.
     """
     history: list[tuple[str, str]] = []
     if session is None:
         HISTORY.parent.mkdir(parents=True, exist_ok=True)
-        session = PromptSession(history=FileHistory(str(HISTORY)))
-    echo("Ask about your documents. Ctrl-D or /quit to leave.")
+        session = PromptSession(history=ChatHistory(str(HISTORY)))
+    if not isinstance(session, PipedLines):
+        echo(printable(f"Asking the index at {service.store.location}. /help lists commands; Ctrl-D leaves."))
     while True:
         try:
             question = session.prompt("? ")
@@ -65,6 +95,9 @@ def run_chat(service, session: PromptSession | None = None, echo=print, out: Tex
             continue
         if question in ("/quit", "/exit"):
             return
+        if question.startswith("/"):
+            echo(help_text() if question == "/help" else f"unknown command {question.split()[0]}; /help lists commands")
+            continue
         draft = Draft(out or sys.stdout)
         try:
             answer = service.answer(question, history=history, on_token=draft)
@@ -73,4 +106,10 @@ def run_chat(service, session: PromptSession | None = None, echo=print, out: Tex
             history = (history + [(answer.question, answer.text)])[-MAX_TURNS:]
         except Exception as exc:  # one bad question must not end the session
             draft.close()
-            echo(f"error: {exc}")
+            echo(printable(f"error: {exc}"))
+
+
+def help_text() -> str:
+    width = max(map(len, COMMANDS))
+    return "\n".join([f"{name:<{width}}  {what}" for name, what in COMMANDS.items()]
+                     + ["Anything else is a question; a follow-up may refer to the one before."])

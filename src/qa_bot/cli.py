@@ -8,7 +8,18 @@ from pathlib import Path
 
 import click
 
+from .sanitize import printable, safe_json
 from .settings import Settings
+
+
+def _echo(text: str, err: bool = False) -> None:
+    """Print a line that may hold document text or file names: no control characters reach the
+    terminal (an OSC 52 escape in a document could write to the user's clipboard)."""
+    click.echo(printable(text), err=err)
+
+
+def _echo_json(obj) -> None:
+    click.echo(safe_json(json.dumps(obj, ensure_ascii=False)))
 
 
 class UserError(click.ClickException):
@@ -17,7 +28,7 @@ class UserError(click.ClickException):
     exit_code = 2
 
     def show(self, file=None) -> None:
-        click.echo(f"qa-bot: error: {self.message}", err=True)
+        _echo(f"qa-bot: error: {self.message}", err=True)
 
 
 def _settings(ctx: click.Context) -> Settings:
@@ -54,22 +65,31 @@ class _Group(click.Group):
             raise UserError(str(exc)) from None
 
 
-@click.group(cls=_Group)
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--index-dir", type=click.Path(file_okay=False, path_type=Path), envvar="QA_BOT_INDEX_DIR",
     help="Index folder (env QA_BOT_INDEX_DIR, default index/).",
 )
+@click.option("-q", "--quiet", is_flag=True, help="Log errors only (no notices such as the first-run model export).")
+@click.option("-v", "--verbose", count=True, help="Log progress (-v) or everything (-vv); overrides QA_BOT_LOG_LEVEL.")
 @click.version_option(package_name="qa-bot")
 @click.pass_context
-def cli(ctx: click.Context, index_dir: Path | None) -> None:
+def cli(ctx: click.Context, index_dir: Path | None, quiet: bool, verbose: int) -> None:
     """Answer questions from your documents, offline, with a citation for every claim."""
     settings = Settings()  # a bad env var or .env line becomes one line in _Group.invoke
     if index_dir is not None:
         settings = settings.model_copy(update={"index_dir": index_dir})
-    if settings.log_level:
+    if quiet and verbose:
+        raise UserError("give --quiet or --verbose, not both")
+    level = settings.log_level
+    if quiet:
+        level = "ERROR"
+    elif verbose:
+        level = "INFO" if verbose == 1 else "DEBUG"
+    if level:
         import logging
 
-        logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     ctx.obj = settings
 
 
@@ -104,10 +124,10 @@ def index(ctx: click.Context, paths: tuple[Path, ...]) -> None:
     with progress:
         report = sync(targets, settings, encoder, Store.open(settings), on_progress)
     for skip in report.skipped:  # click, not rich: one line each, never wrapped
-        click.echo(f"skipped {skip}", err=True)
+        _echo(f"skipped {skip}", err=True)
     if report.rebuilt:
         click.echo("settings changed since the last index: rebuilt it from scratch", err=True)
-    click.echo(f"indexed into {Store.open(settings).location}: {_sync_summary(report)}")
+    _echo(f"indexed into {Store.open(settings).location}: {_sync_summary(report)}")
 
 
 def _sync_summary(report) -> str:
@@ -134,9 +154,9 @@ def _print_sync(report) -> None:
     import datetime as dt
 
     for skip in report.skipped:
-        click.echo(f"skipped {skip}", err=True)
+        _echo(f"skipped {skip}", err=True)
     if report.changed or report.rebuilt:
-        click.echo(f"{dt.datetime.now():%H:%M:%S} synced: {_sync_summary(report)}")
+        _echo(f"{dt.datetime.now():%H:%M:%S} synced: {_sync_summary(report)}")
 
 
 @cli.command()
@@ -150,7 +170,7 @@ def watch(ctx: click.Context, paths: tuple[Path, ...]) -> None:
 
     settings = _settings(ctx)
     roots = _watch_roots(settings, paths)
-    click.echo(f"watching {', '.join(map(str, roots))} (Ctrl-C to stop)", err=True)
+    _echo(f"watching {', '.join(map(str, roots))} (Ctrl-C to stop)", err=True)
     run_watch(roots, settings, make_encoder(settings), Store.open(settings), _print_sync)
 
 
@@ -174,9 +194,12 @@ def status(ctx: click.Context, paths: tuple[Path, ...], fix: bool, as_json: bool
     if fix:
         report = sync(roots or [Path(r) for r in store.load_state().roots if Path(r).exists()],
                       settings, encoder, store)
-        click.echo(f"fixed: {_sync_summary(report)}", err=True)
+        _echo(f"fixed: {_sync_summary(report)}", err=True)
     result = inspect(settings, encoder, store, roots)
-    click.echo(json.dumps(result.to_dict(), ensure_ascii=False) if as_json else render(result))
+    if as_json:
+        _echo_json(result.to_dict())
+    else:
+        _echo(render(result))
     ctx.exit(1 if result.drift else 0)
 
 
@@ -206,9 +229,17 @@ def ask(ctx: click.Context, question: str | None, as_json: bool, questions, llm:
     for i, q in enumerate(todo):
         answer = service.answer(q)
         if as_json:
-            click.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
+            _echo_json(answer.to_dict())
         else:
-            click.echo(("\n" if i else "") + render(answer))
+            click.echo(("\n" if i else "") + render(answer))  # render() leaves no control characters
+
+
+@cli.command()
+def schema() -> None:
+    """Print the JSON Schema of `ask --json` output (kept in docs/answer.schema.json)."""
+    from .schema import answer_json_schema
+
+    click.echo(json.dumps(answer_json_schema(), indent=2, ensure_ascii=False))
 
 
 @cli.command()
@@ -216,9 +247,10 @@ def ask(ctx: click.Context, question: str | None, as_json: bool, questions, llm:
 @click.pass_context
 def chat(ctx: click.Context, llm: str | None) -> None:
     """Interactive questions with history and line editing (Ctrl-D to leave)."""
-    from .chat import run_chat
+    from .chat import PipedLines, run_chat
 
-    run_chat(_service(_settings(ctx), llm))
+    # Piped questions (`qa-bot chat < questions.txt`) get their answers only: no prompt, no banner.
+    run_chat(_service(_settings(ctx), llm), session=None if sys.stdin.isatty() else PipedLines(sys.stdin))
 
 
 @cli.command("eval")
@@ -232,7 +264,7 @@ def eval_(ctx: click.Context, cases_file: Path, as_json: bool) -> None:
     cases = load_cases(cases_file)
     results = run_cases(_service(_settings(ctx)), cases, base=cases_file.parent)
     if as_json:
-        click.echo(json.dumps(results.to_dict(), ensure_ascii=False))
+        _echo_json(results.to_dict())
     else:
         print_report(results)
     ctx.exit(0 if results.failed == 0 else 1)

