@@ -49,6 +49,7 @@ async def test_fifty_questions_from_ten_users_at_once(fake, start_bot, record_pr
     record_property("discord_load", figures)
     print(f"\ndiscord load: {figures}")
 
-    assert len(beats) >= wall / fake.heartbeat_interval - 1
+    # Each beat may come late on a busy machine (timer slack), but none may go missing for long.
+    assert len(beats) >= wall / (1.5 * fake.heartbeat_interval) - 1
     assert max(gaps) < fake.heartbeat_interval + 0.5  # the event loop never stalled (on-loop answering: seconds)
     assert bot.latency < 1.0 and len(fake.identifies) == 1  # beats acked, no reconnect
