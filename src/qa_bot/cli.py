@@ -20,6 +20,10 @@ class UserError(click.ClickException):
         click.echo(f"qa-bot: error: {self.message}", err=True)
 
 
+def _say(line: str) -> None:
+    click.echo(line, err=True)
+
+
 def _settings(ctx: click.Context) -> Settings:
     return ctx.obj
 
@@ -102,7 +106,7 @@ def index(ctx: click.Context, paths: tuple[Path, ...]) -> None:
             progress.advance(task, n)
 
     with progress:
-        report = sync(targets, settings, encoder, Store.open(settings), on_progress)
+        report = sync(targets, settings, encoder, Store.open(settings), on_progress, _say)
     for skip in report.skipped:  # click, not rich: one line each, never wrapped
         click.echo(f"skipped {skip}", err=True)
     if report.rebuilt:
@@ -173,7 +177,7 @@ def status(ctx: click.Context, paths: tuple[Path, ...], fix: bool, as_json: bool
     roots = list(paths) or None
     if fix:
         report = sync(roots or [Path(r) for r in store.load_state().roots if Path(r).exists()],
-                      settings, encoder, store)
+                      settings, encoder, store, on_wait=_say)
         click.echo(f"fixed: {_sync_summary(report)}", err=True)
     result = inspect(settings, encoder, store, roots)
     click.echo(json.dumps(result.to_dict(), ensure_ascii=False) if as_json else render(result))
