@@ -65,6 +65,8 @@ def _file_lock(store: Store, wait_s: float, notify: Callable[[str], None]) -> It
         lock.acquire(timeout=0)
     except Timeout:
         owner = _read_note(note)
+        if wait_s <= 0:
+            raise _busy(store, owner, wait_s) from None
         notify(_waiting(store, owner))
         try:
             lock.acquire(timeout=wait_s)
