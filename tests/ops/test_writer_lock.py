@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import queue
 import subprocess
 import sys
 import threading
@@ -15,6 +17,7 @@ from qa_bot.indexer import sync
 from qa_bot.lock import LEASE_TTL, IndexBusy, writer
 from qa_bot.service import QAService
 from qa_bot.store import Store
+from qa_bot.watch import start_in_thread
 from tests.conftest import ROOT, make_settings
 from tests.ops.conftest import index_name
 
@@ -123,3 +126,22 @@ def test_a_second_index_process_waits_with_a_message_or_fails_with_one_line(tmp_
             "gave up after 0 s (QA_BOT_INDEX_LOCK_WAIT)"]
     out, _ = second.communicate(timeout=120)  # the first writer is done: the second one runs
     assert second.returncode == 0 and "3 added" in out, err.read_text()
+
+
+def test_the_watcher_waits_for_the_writer_lock_too(tmp_path, encoder, caplog):
+    docs = folders(tmp_path)
+    settings = make_settings(tmp_path / "ix", watch_debounce_ms=200)
+    syncs: queue.Queue = queue.Queue()
+    with caplog.at_level(logging.WARNING, logger="qa_bot.indexer"):
+        with writer(Store(settings.index_dir), 0, print):  # an `index` run holds the index
+            thread, stop = start_in_thread([docs["a"]], settings, encoder, Store.open(settings), syncs.put)
+            deadline = time.monotonic() + 60
+            while "waiting for another qa-bot index run" not in caplog.text and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert syncs.empty() and caplog.messages == [
+                f"waiting for another qa-bot index run on {settings.index_dir} (pid {os.getpid()})..."]
+        try:
+            assert len(syncs.get(timeout=120).added) == 3  # the watcher's first sync, once the lock is free
+        finally:
+            stop.set()
+            thread.join(timeout=30)
