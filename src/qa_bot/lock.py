@@ -13,7 +13,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 from .store import Store, StoreError
 
@@ -58,9 +58,9 @@ def _busy(store: Store, owner: dict | None, wait_s: float) -> IndexBusy:
 def _file_lock(store: Store, wait_s: float, notify: Callable[[str], None]) -> Iterator[None]:
     from filelock import FileLock, Timeout
 
-    store.dir.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(store.dir / ".writer.lock")
-    note = store.dir / ".writer.json"  # who holds it, for the waiting message only
+    path = store.lock_file()
+    lock = FileLock(path)
+    note = path.with_suffix(".json")  # who holds it, for the waiting message only
     try:
         lock.acquire(timeout=0)
     except Timeout:
@@ -72,11 +72,11 @@ def _file_lock(store: Store, wait_s: float, notify: Callable[[str], None]) -> It
             lock.acquire(timeout=wait_s)
         except Timeout:
             raise _busy(store, _read_note(note) or owner, wait_s) from None
+    except OSError as exc:  # after Timeout, its subclass: e.g. a read-only folder, which no sync could write
+        raise StoreError(f"{path}: {exc.strerror or exc}") from None
     try:
-        try:
+        with suppress(OSError):  # a full disk: the sync itself will say so
             note.write_text(json.dumps(_me()))
-        except OSError:  # a full disk: the sync itself will say so
-            pass
         yield
     finally:
         lock.release()

@@ -260,7 +260,13 @@ class Store:
             if os.path.exists(tmp):  # a failed write (disk full) leaves the old state as it was
                 os.unlink(tmp)
 
-    # -- the writer's lease (server mode; see lock.py) ------------------------------------
+    # -- the writer's lock (embedded) and lease (server mode); see lock.py -----------------
+    @_reported
+    def lock_file(self) -> Path:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        return self.dir / ".writer.lock"
+
+
     @_reported
     def lease(self) -> dict | None:
         got = self._states.get(ids=[LEASE_ID], include=["metadatas"])
