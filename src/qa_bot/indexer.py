@@ -60,14 +60,17 @@ def sync(
 
     One sync writes an index at a time: this one waits up to `settings.index_lock_wait` for
     another to finish (saying so once through `on_wait`), then fails with IndexBusy."""
-    with writer(store, settings.index_lock_wait, on_wait):
-        return _sync(paths, settings, encoder, store, on_progress)
+    found = discover(paths, allow_outside=settings.allow_outside_paths)  # a refused path writes nothing
+    with writer(store, settings.index_lock_wait, on_wait) as waited:
+        if waited:  # the folders may have changed meanwhile
+            found = discover(paths, allow_outside=settings.allow_outside_paths)
+        return _sync(paths, found, settings, encoder, store, on_progress)
 
 
-def _sync(paths: list[Path], settings: Settings, encoder: Encoder, store: Store,
-          on_progress: Progress | None) -> SyncReport:
+def _sync(paths: list[Path], found: tuple[list[Path], list[Skipped]], settings: Settings, encoder: Encoder,
+          store: Store, on_progress: Progress | None) -> SyncReport:
     report = SyncReport()
-    files, report.skipped = discover(paths, allow_outside=settings.allow_outside_paths)
+    files, report.skipped = found
     roots = [p.resolve() for p in paths]
     state = store.load_state()
     state.roots = sorted(set(state.roots) | {str(r) for r in roots})  # what watch/status default to

@@ -37,12 +37,18 @@ def _who(owner: dict | None) -> str:
 
 
 @contextmanager
-def writer(store: Store, wait_s: float, notify: Callable[[str], None]) -> Iterator[None]:
+def writer(store: Store, wait_s: float, notify: Callable[[str], None]) -> Iterator[bool]:
     """Hold the index's writer lock for the `with` body; wait up to `wait_s` for it, telling
-    `notify` once that we wait, then fail with IndexBusy."""
+    `notify` once that we wait, then fail with IndexBusy. Yields whether we waited."""
+    waited = []
+
+    def tell(line: str) -> None:
+        waited.append(line)
+        notify(line)
+
     hold = _file_lock if store.url is None else _lease
-    with hold(store, wait_s, notify):
-        yield
+    with hold(store, wait_s, tell):
+        yield bool(waited)
 
 
 def _waiting(store: Store, owner: dict | None) -> str:
