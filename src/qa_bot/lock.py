@@ -33,7 +33,7 @@ def _me() -> dict:
 def _who(owner: dict | None) -> str:
     if not owner:
         return "owner unknown"
-    return f"pid {owner.get('pid')}" + (f" on {owner['host']}" if owner.get("host") != socket.gethostname() else "")
+    return f"pid {owner.get('pid')}" + (f" on {owner.get('host')}" if owner.get("host") != socket.gethostname() else "")
 
 
 @contextmanager
