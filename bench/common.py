@@ -162,20 +162,34 @@ import json, resource, subprocess, sys, time
 start = time.perf_counter()
 proc = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 wall = time.perf_counter() - start
-rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-print(json.dumps({"rc": proc.returncode, "stderr": proc.stderr[-2000:], "wall_s": wall, "rss_kib": rss}))
+use = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps({"rc": proc.returncode, "stderr": proc.stderr[-2000:], "wall_s": wall,
+                  "cpu_s": use.ru_utime + use.ru_stime, "rss_kib": use.ru_maxrss}))
 """
 
 
-def run_child(cmd: Sequence[str], env: dict[str, str], cwd: Path) -> tuple[float, float]:
-    """Run `cmd` to completion: (its wall seconds, its peak RSS in MiB). Raises on failure."""
+@dataclass(frozen=True, slots=True)
+class ChildRun:
+    wall_s: float
+    cpu_s: float  # user + system, the child and its own children
+    rss_mb: float  # peak
+
+
+def measure_child(cmd: Sequence[str], env: dict[str, str], cwd: Path) -> ChildRun:
+    """Run `cmd` to completion in a fresh measuring process. Raises on failure."""
     out = subprocess.run(
         [sys.executable, "-c", _MEASURE, *cmd], env=env, cwd=cwd, capture_output=True, text=True, check=True
     )
     got = json.loads(out.stdout)
     if got["rc"]:
         raise RuntimeError(f"{cmd[0]} exited {got['rc']}: {got['stderr']}")
-    return got["wall_s"], got["rss_kib"] / 1024
+    return ChildRun(got["wall_s"], got["cpu_s"], got["rss_kib"] / 1024)
+
+
+def run_child(cmd: Sequence[str], env: dict[str, str], cwd: Path) -> tuple[float, float]:
+    """Run `cmd` to completion: (its wall seconds, its peak RSS in MiB). Raises on failure."""
+    run = measure_child(cmd, env, cwd)
+    return run.wall_s, run.rss_mb
 
 
 # -- generative vs extractive (bench/squad.py --llm) ---------------------------------------

@@ -13,7 +13,7 @@ import pytest
 
 from qa_bot.indexer import sync
 from qa_bot.service import QAService
-from qa_bot.store import Store
+from qa_bot.store import Store, VectorSnapshot
 from tests.conftest import ROOT, make_settings
 
 QA_BOT = [sys.executable, "-m", "qa_bot.cli"]
@@ -138,3 +138,16 @@ def test_kill_9_mid_index_leaves_a_usable_index(tmp_path):
     assert len(state.files) == 40
     owned = {i for e in state.files.values() for i in e.chunks}
     assert store.all_ids() == owned  # no orphans, no duplicates
+
+
+def test_an_index_without_snapshot_vectors_still_answers_and_the_next_sync_adds_them(corpus, tmp_path, encoder):
+    (corpus / "notes.txt").write_text("The lighthouse keeper is called Marguerite Olsen.\n")
+    _sync(corpus, tmp_path / "ix", encoder)
+    [vectors] = (tmp_path / "ix").glob("lexical-*/vectors.npy")
+    vectors.unlink()  # as an index written before snapshots held vectors
+    question = "What is the name of the lighthouse keeper?"
+    assert "Olsen" in QAService(make_settings(tmp_path / "ix"), encoder=encoder).answer(question).text  # via Chroma
+    assert not _sync(corpus, tmp_path / "ix", encoder).changed
+    assert vectors.exists()
+    service = QAService(make_settings(tmp_path / "ix"), encoder=encoder)
+    assert isinstance(service.retriever.store, VectorSnapshot) and "Olsen" in service.answer(question).text

@@ -31,6 +31,10 @@ class UserError(click.ClickException):
         _echo(f"qa-bot: error: {self.message}", err=True)
 
 
+def _say(line: str) -> None:
+    _echo(line, err=True)
+
+
 def _settings(ctx: click.Context) -> Settings:
     return ctx.obj
 
@@ -122,7 +126,7 @@ def index(ctx: click.Context, paths: tuple[Path, ...]) -> None:
             progress.advance(task, n)
 
     with progress:
-        report = sync(targets, settings, encoder, Store.open(settings), on_progress)
+        report = sync(targets, settings, encoder, Store.open(settings), on_progress, _say)
     for skip in report.skipped:  # click, not rich: one line each, never wrapped
         _echo(f"skipped {skip}", err=True)
     if report.rebuilt:
@@ -193,7 +197,7 @@ def status(ctx: click.Context, paths: tuple[Path, ...], fix: bool, as_json: bool
     roots = list(paths) or None
     if fix:
         report = sync(roots or [Path(r) for r in store.load_state().roots if Path(r).exists()],
-                      settings, encoder, store)
+                      settings, encoder, store, on_wait=_say)
         _echo(f"fixed: {_sync_summary(report)}", err=True)
     result = inspect(settings, encoder, store, roots)
     if as_json:

@@ -6,8 +6,8 @@ Three interchangeable backends (setting `embed_backend`):
 - ``onnx-int8``: that export with int8 dynamic quantisation (fastest on CPU).
 
 The ONNX backends need only onnxruntime and tokenizers at query time, so `qa-bot ask`
-starts without importing torch; torch is imported once, to export, when the cached
-ONNX file is missing.
+starts without importing torch (or LangChain); torch is imported once, to export, when the
+cached ONNX file is missing.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from functools import cached_property, lru_cache  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
-from langchain_core.embeddings import Embeddings  # noqa: E402
 
 MODEL_NAME = "all-MiniLM-L6-v2"
 MAX_TOKENS = 256  # the model's window, [CLS] and [SEP] included
@@ -37,8 +36,8 @@ def model_dir() -> Path:
     return Path(get_model_path())
 
 
-class Encoder(Embeddings):
-    """Turns texts into L2-normalised float32 vectors; also a LangChain `Embeddings`."""
+class Encoder:
+    """Turns texts into L2-normalised float32 vectors."""
 
     def __init__(self, backend: str = "onnx-int8", cache_dir: Path | None = None, batch_size: int = 32):
         self.backend = backend
@@ -51,6 +50,13 @@ class Encoder(Embeddings):
         vec = self.encode([text])[0]
         vec.setflags(write=False)  # shared by every caller of the cache
         return vec
+
+    def load(self) -> None:
+        """Load the model now rather than on the first text (threads would race to load it)."""
+        if self.backend == "torch":
+            self._st_model  # noqa: B018
+        else:
+            self._session, self.tokenizer  # noqa: B018
 
     @property
     def name(self) -> str:
@@ -125,13 +131,6 @@ class Encoder(Embeddings):
                 "first run: preparing the embedding model (ONNX export, about 15 s, once) in %s", self.cache_dir)
             export_onnx(path, quantize=self.backend == "onnx-int8")
         return path
-
-    # LangChain Embeddings interface
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return self.encode(list(texts)).tolist()
-
-    def embed_query(self, text: str) -> list[float]:
-        return self.query_vector(text).tolist()
 
 
 def _quiet_transformers() -> None:

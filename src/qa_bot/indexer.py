@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -11,10 +12,12 @@ from pathlib import Path
 from .chunking import chunk_document, make_splitter
 from .embeddings import Encoder
 from .ingest import IngestError, Skipped, discover, file_hash, load
-from .lexical import LexicalIndex
+from .lock import writer
 from .schema import Chunk
 from .settings import Settings
 from .store import FileEntry, Store
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -51,10 +54,23 @@ def sync(
     encoder: Encoder,
     store: Store,
     on_progress: Progress | None = None,
+    on_wait: Callable[[str], None] = log.warning,
 ) -> SyncReport:
-    """Make the index reflect `paths`. Files indexed from elsewhere stay unless they are gone."""
+    """Make the index reflect `paths`. Files indexed from elsewhere stay unless they are gone.
+
+    One sync writes an index at a time: this one waits up to `settings.index_lock_wait` for
+    another to finish (saying so once through `on_wait`), then fails with IndexBusy."""
+    found = discover(paths, allow_outside=settings.allow_outside_paths)  # a refused path writes nothing
+    with writer(store, settings.index_lock_wait, on_wait) as waited:
+        if waited:  # the folders may have changed meanwhile
+            found = discover(paths, allow_outside=settings.allow_outside_paths)
+        return _sync(paths, found, settings, encoder, store, on_progress)
+
+
+def _sync(paths: list[Path], found: tuple[list[Path], list[Skipped]], settings: Settings, encoder: Encoder,
+          store: Store, on_progress: Progress | None) -> SyncReport:
     report = SyncReport()
-    files, report.skipped = discover(paths, allow_outside=settings.allow_outside_paths)
+    files, report.skipped = found
     roots = [p.resolve() for p in paths]
     state = store.load_state()
     state.roots = sorted(set(state.roots) | {str(r) for r in roots})  # what watch/status default to
@@ -149,9 +165,9 @@ def sync(
     if orphans:
         store.delete(orphans)
         state.generation += 1
-    if state.lexical_generation != state.generation:
+    if store.needs_snapshot(state):
         if store.keeps_lexical:  # a server's readers build their BM25 from the committed chunks
-            store.save_lexical(LexicalIndex.build(store.chunks()), state.generation)
+            store.save_lexical(state.generation)
         state.lexical_generation = state.generation
     state.last_sync = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     store.save_state(state)

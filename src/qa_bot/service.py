@@ -17,7 +17,7 @@ from .retrieve import Retriever
 from .sanitize import GuardedStream, drop_foreign_links, strip_hidden
 from .schema import Answer
 from .settings import Settings
-from .store import CommittedView, Store, StoreError
+from .store import Store, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,8 @@ def make_encoder(settings: Settings) -> Encoder:
 
 
 class QAService:
-    """Answers questions from one index folder. Loads once, then answers many times."""
+    """Answers questions from one index folder. Loads everything once, in the constructor, so
+    threads answering at once (the Discord bot's) never race to open a store or a model."""
 
     def __init__(self, settings: Settings, index_dir: Path | None = None, encoder: Encoder | None = None):
         self.settings = settings
@@ -48,6 +49,7 @@ class QAService:
         self._seen = None  # store.version() when last checked
         self.generation: int | None = None  # lexical generation of the loaded snapshot
         self.reload()
+        self.encoder.load()
 
     def reload(self) -> None:
         """Pick up the latest committed sync (the BM25 side is a snapshot); cheap if none is new."""
@@ -72,7 +74,7 @@ class QAService:
                 self.lexical = lexical
                 calibration = Calibration.load()
                 self.retriever = Retriever(
-                    self.settings, self.encoder, CommittedView(self.store, lexical), lexical, calibration
+                    self.settings, self.encoder, self.store.dense_view(state, lexical), lexical, calibration
                 )
                 self.answerer = ExtractiveAnswerer(
                     lexical, self.encoder, calibration, self.settings.max_answer_sentences,

@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     watch_debounce_ms: int = Field(
         1000, ge=50, description="Longest `qa-bot watch` gathers a burst of file changes into one sync.",
     )
+    index_lock_wait: float = Field(
+        600.0, ge=0, description="Seconds a sync waits for another one writing the same index; 0 = fail at once.",
+    )
     allow_outside_paths: bool = Field(
         False, description="Let `index` follow symlinks out of the folders given and accept '..' in paths.",
     )

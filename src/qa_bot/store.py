@@ -2,7 +2,9 @@
 
 Layout under the index folder:
 - ``chroma/``: Chroma's embedded store (one collection, cosine space, our vectors only).
-- ``lexical-<generation>/``: BM25 and the chunk table, rebuilt after every change.
+- ``lexical-<generation>/``: BM25, the chunk table and its vectors (``vectors.npy``), rebuilt
+  after every change. Questions read only this snapshot and ``state.json``: answering never opens
+  Chroma (whose client costs a second to import and start, and opens its database for writing).
 - ``state.json``: the manifest (file -> hash and chunk ids), settings fingerprint, and which
   lexical folder is current. It is replaced atomically and is the commit point of a sync:
   whatever a kill leaves in Chroma beyond it is reconciled on the next sync.
@@ -26,6 +28,7 @@ import json  # noqa: E402
 import re  # noqa: E402
 import shutil  # noqa: E402
 import tempfile  # noqa: E402
+import threading  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
@@ -39,7 +42,9 @@ from .schema import Chunk  # noqa: E402
 COLLECTION = "chunks"
 STATE_VERSION = 1
 STATE_ID = "state"  # the one record of the server-side state collection
+LEASE_ID = "writer"  # the other: which sync may write (lock.py)
 PAGE = 5000  # rows per Chroma get, so big collections are read in bounded pieces
+VECTORS = "vectors.npy"  # in a lexical snapshot: row i is the vector of its chunk table's chunk i
 
 
 class StoreError(Exception):
@@ -115,6 +120,10 @@ def _reported(method):
 class Store:
     """The index: embedded under one folder, or on a Chroma server; knows nothing of files or questions."""
 
+    # Threads starting clients at once get half-made ones ("'RustBindingsAPI' object has no attribute
+    # 'bindings'"); class-wide, as Chroma shares one system per path or server between clients.
+    _opening = threading.RLock()
+
     def __init__(self, index_dir: Path, chroma_url: str | None = None):
         self.dir = Path(index_dir)
         self.url = chroma_url
@@ -161,27 +170,30 @@ class Store:
         return f"{self.dir}: the index store failed ({detail})"
 
     def _chroma(self):
-        if self._client is None:
-            import chromadb
-            from chromadb.config import Settings as ChromaSettings
+        with self._opening:
+            return self._client or self._start_client()
 
-            settings = ChromaSettings(anonymized_telemetry=False, allow_reset=True)
-            if self.url is None:
-                self.dir.mkdir(parents=True, exist_ok=True)
-                self._client = chromadb.PersistentClient(path=str(self.dir / "chroma"), settings=settings)
-            else:
-                parts = urlsplit(self.url)
-                if parts.scheme not in ("http", "https") or not parts.hostname:
-                    raise StoreError(f"QA_BOT_CHROMA_URL: expected http://host:port, got {self.server}")
-                try:
-                    self._client = chromadb.HttpClient(
-                        host=parts.hostname, port=urlsplit(self.server).port, ssl=parts.scheme == "https",
-                        settings=settings,
-                    )
-                except ValueError:  # what HttpClient raises when no server answers its heartbeat
-                    raise StoreError(
-                        f"cannot reach the Chroma server at {self.server}; is it running? (QA_BOT_CHROMA_URL)"
-                    ) from None
+    def _start_client(self):
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        settings = ChromaSettings(anonymized_telemetry=False, allow_reset=True)
+        if self.url is None:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            self._client = chromadb.PersistentClient(path=str(self.dir / "chroma"), settings=settings)
+        else:
+            parts = urlsplit(self.url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise StoreError(f"QA_BOT_CHROMA_URL: expected http://host:port, got {self.server}")
+            try:
+                self._client = chromadb.HttpClient(
+                    host=parts.hostname, port=urlsplit(self.server).port, ssl=parts.scheme == "https",
+                    settings=settings,
+                )
+            except ValueError:  # what HttpClient raises when no server answers its heartbeat
+                raise StoreError(
+                    f"cannot reach the Chroma server at {self.server}; is it running? (QA_BOT_CHROMA_URL)"
+                ) from None
         return self._client
 
     # -- state -------------------------------------------------------------------------
@@ -191,11 +203,12 @@ class Store:
 
     @property
     def _states(self):
-        if self._state_collection is None:
-            self._state_collection = self._chroma().get_or_create_collection(
-                f"{self.name}-state", embedding_function=None
-            )
-        return self._state_collection
+        with self._opening:
+            if self._state_collection is None:
+                self._state_collection = self._chroma().get_or_create_collection(
+                    f"{self.name}-state", embedding_function=None
+                )
+            return self._state_collection
 
     def exists(self) -> bool:
         return self.version() is not None
@@ -247,6 +260,32 @@ class Store:
             if os.path.exists(tmp):  # a failed write (disk full) leaves the old state as it was
                 os.unlink(tmp)
 
+    # -- the writer's lock (embedded) and lease (server mode); see lock.py -----------------
+    @_reported
+    def lock_file(self) -> Path:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        return self.dir / ".writer.lock"
+
+
+    @_reported
+    def lease(self) -> dict | None:
+        got = self._states.get(ids=[LEASE_ID], include=["metadatas"])
+        return dict(got["metadatas"][0]) if got["ids"] else None
+
+    @_reported
+    def claim_lease(self, lease: dict) -> None:
+        """Store `lease` unless one is stored already (Chroma ignores `add` of an existing id)."""
+        self._states.add(ids=[LEASE_ID], embeddings=[[0.0]], metadatas=[lease])
+
+    @_reported
+    def renew_lease(self, lease: dict) -> None:
+        if (self.lease() or {}).get("owner") == lease["owner"]:
+            self._states.upsert(ids=[LEASE_ID], embeddings=[[0.0]], metadatas=[lease])
+
+    @_reported
+    def drop_lease(self, owner: str) -> None:
+        self._states.delete(ids=[LEASE_ID], where={"owner": owner})
+
     # -- vectors -----------------------------------------------------------------------
     @property
     def _chunks_name(self) -> str:
@@ -254,12 +293,13 @@ class Store:
 
     @property
     def collection(self):
-        if self._collection is None:
-            # embedding_function=None: we always pass vectors; Chroma's default one downloads a model.
-            self._collection = self._chroma().get_or_create_collection(
-                self._chunks_name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
-            )
-        return self._collection
+        with self._opening:
+            if self._collection is None:
+                # embedding_function=None: we always pass vectors; Chroma's default one downloads a model.
+                self._collection = self._chroma().get_or_create_collection(
+                    self._chunks_name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
+                )
+            return self._collection
 
     @_reported
     def reset_vectors(self) -> None:
@@ -309,6 +349,19 @@ class Store:
         return list(found.values())
 
     @_reported
+    def vectors(self) -> tuple[list[Chunk], np.ndarray]:
+        """Every chunk with its vector, for the snapshot questions are answered from."""
+        chunks: list[Chunk] = []
+        rows: list[np.ndarray] = []
+        for offset in range(0, self.count(), PAGE):
+            got = self.collection.get(include=["documents", "metadatas", "embeddings"], limit=PAGE, offset=offset)
+            for i, d, m, v in zip(got["ids"], got["documents"], got["metadatas"], got["embeddings"]):
+                if m is not None and d is not None:
+                    chunks.append(Chunk.from_metadata(i, d, m))
+                    rows.append(np.asarray(v, dtype=np.float32))
+        return chunks, np.stack(rows) if rows else np.zeros((0, 0), dtype=np.float32)
+
+    @_reported
     def dense_search(self, vector: np.ndarray, n: int) -> list[tuple[Chunk, float]]:
         total = self.count()
         if total == 0:
@@ -329,17 +382,26 @@ class Store:
         return self.dir / f"lexical-{generation}"
 
     @_reported
-    def save_lexical(self, lexical: LexicalIndex, generation: int) -> None:
+    def save_lexical(self, generation: int) -> None:
+        """Snapshot every stored chunk for questions: BM25, the chunk table, and their vectors."""
+        chunks, vectors = self.vectors()
         target = self.lexical_dir(generation)
         if target.exists():
             shutil.rmtree(target)
         tmp = Path(tempfile.mkdtemp(dir=self.dir, prefix=".lexical-"))
         shutil.rmtree(tmp)
         try:
-            lexical.save(tmp)
+            LexicalIndex.build(chunks).save(tmp)
+            np.save(tmp / VECTORS, vectors)
             os.replace(tmp, target)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+
+    def needs_snapshot(self, state: State) -> bool:
+        """Whether questions would not see the latest commit (or, embedded, lack its vectors)."""
+        if state.lexical_generation != state.generation:
+            return True
+        return self.keeps_lexical and not (self.lexical_dir(state.generation) / VECTORS).exists()
 
     def load_lexical(self, state: State) -> LexicalIndex:
         if not self.keeps_lexical:
@@ -350,6 +412,15 @@ class Store:
         if state.lexical_generation < 0 or not folder.exists():
             return LexicalIndex.build([])
         return LexicalIndex.load(folder)
+
+    def dense_view(self, state: State, lexical: LexicalIndex) -> VectorSnapshot | CommittedView:
+        """Dense search over exactly the chunks of `lexical`: its saved vectors where they exist
+        (read-only, no Chroma), else Chroma's (server mode, and indexes saved before snapshots had them)."""
+        path = self.lexical_dir(state.lexical_generation) / VECTORS
+        if not self.keeps_lexical or not path.exists():
+            self.collection  # noqa: B018 - opened now, not by the first questions at once
+            return CommittedView(self, lexical)
+        return VectorSnapshot(lexical.chunks, np.load(path, mmap_mode="r"))
 
     def prune_lexical(self, keep: int) -> None:
         for p in self.dir.glob("lexical-*"):
@@ -375,3 +446,23 @@ class CommittedView:
         # Twice as many: some hits may fall outside the snapshot while a sync runs.
         hits = self.store.dense_search(vector, 2 * n)
         return [(known[c.id], score) for c, score in hits if c.id in known][:n]
+
+
+class VectorSnapshot:
+    """Exact cosine search over a snapshot's vectors (unit length: a dot product is the cosine).
+
+    Memory-mapped and only read, so answering works on a read-only or full disk; at 100k chunks
+    one question is a 150 MB matrix-vector product (milliseconds)."""
+
+    def __init__(self, chunks: list[Chunk], vectors: np.ndarray):
+        self.chunks = chunks
+        self.vectors = vectors
+
+    def dense_search(self, vector: np.ndarray, n: int) -> list[tuple[Chunk, float]]:
+        if not self.chunks:
+            return []
+        scores = self.vectors @ np.asarray(vector, dtype=np.float32)
+        n = min(n, len(scores))
+        top = np.argpartition(-scores, n - 1)[:n]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [(self.chunks[i], float(scores[i])) for i in top]

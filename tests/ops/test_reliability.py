@@ -146,3 +146,22 @@ def test_garbage_files_index_or_fail_with_one_line(tmp_path, splitter, suffix, d
         return
     for chunk in chunk_document(doc, splitter):
         assert doc.text[chunk.start : chunk.end] == chunk.text and chunk.text.strip()
+
+
+def _tree(folder: Path) -> dict[str, tuple[int, int]]:
+    return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns)
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.slow
+def test_answering_on_a_full_disk_writes_nothing_under_the_index(docs, tmp_path, encoder):
+    index_dir = tmp_path / "ix"
+    build(docs, index_dir, encoder)
+    before = _tree(index_dir)
+    service = QAService(make_settings(index_dir), encoder=encoder)  # as the Discord bot answers
+    assert "Marguerite Olsen" in service.answer(KEEPER_Q).text
+    env = {**os.environ, "QA_BOT_INDEX_DIR": str(index_dir)}
+    full = subprocess.run([sys.executable, "-m", "qa_bot.cli", "ask", KEEPER_Q], env=env, cwd=ROOT,
+                          capture_output=True, text=True, timeout=300, preexec_fn=_no_bigger_files_than(0))
+    assert full.returncode == 0 and "Marguerite Olsen" in full.stdout, full.stderr
+    assert _tree(index_dir) == before  # no file changed, none appeared

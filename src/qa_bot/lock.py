@@ -1,0 +1,143 @@
+"""One writer per index: two syncs into one index at once would each commit a manifest without
+the other's files. Embedded: an OS file lock (`filelock`) beside the store, released by the OS
+if its holder dies. Server mode: a lease record on the Chroma server, renewed while held and
+taken over once it expires (a holder killed mid-sync). Readers never take either.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+
+from .store import Store, StoreError
+
+LEASE_TTL = 60.0  # seconds a lease outlives its last renewal
+SETTLE = 0.5  # seconds between claiming a lease and checking the claim held (see _lease)
+POLL = 0.5  # seconds between looks at a busy lease
+
+
+class IndexBusy(StoreError):
+    """Another sync held the index for longer than we were allowed to wait."""
+
+
+def _me() -> dict:
+    return {"pid": os.getpid(), "host": socket.gethostname()}
+
+
+def _who(owner: dict | None) -> str:
+    if not owner:
+        return "owner unknown"
+    return f"pid {owner.get('pid')}" + (f" on {owner.get('host')}" if owner.get("host") != socket.gethostname() else "")
+
+
+@contextmanager
+def writer(store: Store, wait_s: float, notify: Callable[[str], None]) -> Iterator[bool]:
+    """Hold the index's writer lock for the `with` body; wait up to `wait_s` for it, telling
+    `notify` once that we wait, then fail with IndexBusy. Yields whether we waited."""
+    waited = []
+
+    def tell(line: str) -> None:
+        waited.append(line)
+        notify(line)
+
+    hold = _file_lock if store.url is None else _lease
+    with hold(store, wait_s, tell):
+        yield bool(waited)
+
+
+def _waiting(store: Store, owner: dict | None) -> str:
+    return f"waiting for another qa-bot index run on {store.location} ({_who(owner)})..."
+
+
+def _busy(store: Store, owner: dict | None, wait_s: float) -> IndexBusy:
+    return IndexBusy(f"{store.location}: another qa-bot index run ({_who(owner)}) is writing it; "
+                     f"gave up after {wait_s:g} s (QA_BOT_INDEX_LOCK_WAIT)")
+
+
+@contextmanager
+def _file_lock(store: Store, wait_s: float, notify: Callable[[str], None]) -> Iterator[None]:
+    from filelock import FileLock, Timeout
+
+    path = store.lock_file()
+    lock = FileLock(path)
+    note = path.with_suffix(".json")  # who holds it, for the waiting message only
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        owner = _read_note(note)
+        if wait_s <= 0:
+            raise _busy(store, owner, wait_s) from None
+        notify(_waiting(store, owner))
+        try:
+            lock.acquire(timeout=wait_s)
+        except Timeout:
+            raise _busy(store, _read_note(note) or owner, wait_s) from None
+    except OSError as exc:  # after Timeout, its subclass: e.g. a read-only folder, which no sync could write
+        raise StoreError(f"{path}: {exc.strerror or exc}") from None
+    try:
+        with suppress(OSError):  # a full disk: the sync itself will say so
+            note.write_text(json.dumps(_me()))
+        yield
+    finally:
+        lock.release()
+
+
+def _read_note(note) -> dict | None:
+    try:
+        return json.loads(note.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+@contextmanager
+def _lease(store: Store, wait_s: float, notify: Callable[[str], None]) -> Iterator[None]:
+    """Chroma has no compare-and-swap, but `add` of an existing id is ignored, so of racing
+    claims the first stored wins; re-reading after SETTLE lets every other claimant see it lost
+    (and catches a racing takeover that deleted our fresh claim)."""
+    me = {**_me(), "owner": uuid.uuid4().hex}
+    deadline = time.monotonic() + wait_s
+    told = False
+    while True:
+        held = store.lease()
+        if held is not None and held["expires"] < time.time():  # its holder stopped renewing
+            store.drop_lease(held["owner"])
+            held = None
+        if held is None:
+            store.claim_lease({**me, "expires": time.time() + LEASE_TTL})
+            time.sleep(SETTLE)
+            held = store.lease()
+            if held is not None and held["owner"] == me["owner"]:
+                break
+        if time.monotonic() >= deadline:
+            raise _busy(store, held, wait_s)
+        if not told:
+            notify(_waiting(store, held))
+            told = True
+        time.sleep(min(POLL, max(deadline - time.monotonic(), 0.0)))
+
+    done = threading.Event()
+
+    def renew() -> None:
+        while not done.wait(LEASE_TTL / 3):
+            try:
+                store.renew_lease({**me, "expires": time.time() + LEASE_TTL})
+            except StoreError:  # the server is away: the sync's own requests will say so
+                pass
+
+    renewer = threading.Thread(target=renew, name="qa-bot-lease", daemon=True)
+    renewer.start()
+    try:
+        yield
+    finally:
+        done.set()
+        renewer.join()
+        try:
+            store.drop_lease(me["owner"])
+        except StoreError:  # the server is away: the lease expires by itself
+            pass
