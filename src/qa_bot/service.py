@@ -15,7 +15,7 @@ from .followup import condense as condense_by_rule
 from .llm import BackendUnavailable, make_backend
 from .retrieve import Retriever
 from .sanitize import GuardedStream, drop_foreign_links, strip_hidden
-from .schema import Answer
+from .schema import Answer, Passage
 from .settings import Settings
 from .store import Store, StoreError
 
@@ -93,6 +93,17 @@ class QAService:
         standalone = self.generative.condense(question, history) if self.generative and history else None
         return standalone or condense_by_rule(question, history)
 
+    def _current(self) -> tuple[Retriever, ExtractiveAnswerer, object]:
+        """Retriever and answerers of the latest committed sync, all from one snapshot."""
+        if self.store.version() != self._seen:  # a sync committed since: answer from it
+            self.reload()
+        with self._lock:
+            return self.retriever, self.answerer, self.generative
+
+    def retrieve(self, question: str, k: int | None = None) -> list[Passage]:
+        """The `k` best passages (default `top_k`) of the latest committed sync, best first."""
+        return self._current()[0].retrieve(question, k)
+
     def answer(self, question: str, *, history: list[tuple[str, str]] | None = None,
                on_token: Callable[[str], None] | None = None) -> Answer:
         """`history`: earlier (question, answer) turns, to resolve a follow-up before retrieval.
@@ -103,10 +114,7 @@ class QAService:
             raise ValueError("the question is empty")
         if history:
             question = self.condense(question, history)
-        if self.store.version() != self._seen:  # a sync committed since: answer from it
-            self.reload()
-        with self._lock:
-            retriever, answerer, generative = self.retriever, self.answerer, self.generative
+        retriever, answerer, generative = self._current()
         passages = retriever.retrieve(question)
         if generative is not None:
             stream = GuardedStream(on_token, [p.chunk.text for p in passages]) if on_token else None
