@@ -38,6 +38,7 @@ class QAService:
         self._lock = threading.Lock()
         self._seen = None  # store.version() when last checked
         self.generation: int | None = None  # lexical generation of the loaded snapshot
+        self.unsearchable: list[str] = []  # committed files the snapshot lacks (a stopped sync)
         self.reload()
 
     def reload(self) -> None:
@@ -52,6 +53,7 @@ class QAService:
                         f"not {self.encoder.name}: re-run `qa-bot index`"
                     )
                 if state.lexical_generation == self.generation:
+                    self.unsearchable = state.unsearchable(self.lexical)
                     break
                 try:
                     lexical = self.store.load_lexical(state)
@@ -73,6 +75,7 @@ class QAService:
 
                     self.generative = GenerativeAnswerer(self.backend, self.answerer, self.settings.llm_timeout)
                 self.generation = state.lexical_generation
+                self.unsearchable = state.unsearchable(lexical)
                 break
             self._seen = seen
 
@@ -106,4 +109,10 @@ class QAService:
         # Output guard for every answerer (and, above, for streamed drafts): no hidden characters,
         # no link the passages lack.
         text = drop_foreign_links(strip_hidden(answer.text), [p.chunk.text for p in answer.passages])
-        return answer if text == answer.text else dataclasses.replace(answer, text=text)
+        if text != answer.text:
+            answer = dataclasses.replace(answer, text=text)
+        if self.unsearchable and answer.notice is None:
+            answer = dataclasses.replace(answer, notice=(
+                f"the index is incomplete: {len(self.unsearchable)} documents are not searchable yet (an index run "
+                "stopped, or is still running, before its end); run `qa-bot index` to finish it"))
+        return answer
