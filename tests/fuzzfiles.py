@@ -26,6 +26,7 @@ PDF_OPERATORS = [b" BI ", b" ID ", b" EI ", b" /F1 12 Tf ", b" Tf ", b" /X Do ",
                  b" /Span <</ActualText (x)>> BDC ", b" BI /W 1 /H 1 /CS /G /BPC 8 ID x EI "]
 PDF_KEY = re.compile(rb"/[A-Za-z]+ ")
 _CLOSE = {b"<<": b">>", b"[": b"]", b"(": b")"}
+_ATOM = re.compile(rb"\d+ \d+ R|/?[^\s/<>\[\]()]+")  # a reference, a name, a number, a keyword
 
 
 def _value_end(data: bytes | bytearray, at: int) -> int:
@@ -43,7 +44,7 @@ def _value_end(data: bytes | bytearray, at: int) -> int:
                 else:
                     i += 1
             return len(data)
-    m = re.compile(rb"\d+ \d+ R|/?[^\s/<>\[\]()]+").match(data, at)
+    m = _ATOM.match(data, at)
     return m.end() if m else at
 
 
@@ -102,6 +103,12 @@ def seed_files() -> dict[str, list[bytes]]:
         ".md": [markdown],
         ".txt": [article, "Ünïcödé text — with “quotes” and ∑ signs.\r\nWindows lines\r\n".encode()],
     }
+
+
+def crashing_pdf() -> bytes:
+    """A PDF whose page content makes pypdf 7 fail an internal assertion during text extraction
+    (operands left before an inline image), as one of 3,000 mutated PDFs did."""
+    return pdf_bytes([["The good page."]]).replace(b"72 720 Td", b"72 720 Td (x) BI /W 1 /H 1 /CS /G /BPC 8 ID x EI")
 
 
 def mutate(data: bytes, suffix: str, rng: random.Random) -> bytes:

@@ -1,5 +1,5 @@
 """A sync's progress on stderr, from the first file read: a live bar on a terminal, else a plain
-line when a stage starts and then every `every` seconds (for logs and cron mail)."""
+line every `every` seconds (for logs and cron mail; a quick run prints none)."""
 
 from __future__ import annotations
 
@@ -54,15 +54,12 @@ class SyncProgress:
 
     def __call__(self, step: Step) -> None:
         with self._lock:
-            new_stage = self._last is None or self._last.stage != step.stage
             self._last = step
         if self._bar is not None:
             if step.stage not in self._tasks:
                 self._tasks[step.stage] = self._bar.add_task(step.stage, total=step.total, unit=UNITS[step.stage],
                                                              current="")
             self._bar.update(self._tasks[step.stage], completed=step.done, total=step.total, current=step.current)
-        elif new_stage:
-            self._print(step)
 
     def _tick(self) -> None:
         started = time.monotonic()
@@ -70,12 +67,6 @@ class SyncProgress:
             with self._lock:
                 step = self._last
             if step is not None:
-                self._print(step, f", {time.monotonic() - started:.0f} s")
-
-    def _print(self, step: Step, suffix: str = "") -> None:
-        self.file.write(f"{describe(step)}{suffix}\n")
-        self.file.flush()
-
-    @property
-    def file(self) -> TextIO:
-        return self.console.file
+                out: TextIO = self.console.file
+                out.write(f"{describe(step)}, {time.monotonic() - started:.0f} s\n")
+                out.flush()
