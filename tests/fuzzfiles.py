@@ -11,7 +11,7 @@ import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
-from tests.pdfgen import pdf_bytes
+from tests.pdfgen import assemble, pdf_bytes
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -48,18 +48,6 @@ def _value_end(data: bytes | bytearray, at: int) -> int:
     return m.end() if m else at
 
 
-def _assemble(version: bytes, objects: list[bytes]) -> bytes:
-    out, offsets = bytearray(b"%PDF-" + version + b"\n"), []
-    for n, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % n + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R /Info 8 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    return bytes(out)
-
-
 def _rich_pdf() -> bytes:
     """A page that uses what text extraction interprets: a Flate-compressed content stream, a
     font with an encoding, widths, a descriptor and a ToUnicode map, an outline, an annotation."""
@@ -68,7 +56,7 @@ def _rich_pdf() -> bytes:
     cmap = (b"/CIDInit /ProcSet findresource begin 12 dict begin begincmap /CMapName /X def "
             b"1 begincodespacerange <00> <FF> endcodespacerange 2 beginbfchar <41> <0041> <42> <0042> endbfchar "
             b"1 beginbfrange <61> <7A> <0061> endbfrange endcmap CMapName currentdict /CMap defineresource pop end end")
-    return _assemble(b"1.5", [
+    return assemble([
         b"<< /Type /Catalog /Pages 2 0 R /Outlines 6 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
         b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Rotate 0 /Contents 4 0 R "
@@ -84,7 +72,7 @@ def _rich_pdf() -> bytes:
         b"<< /Type /FontDescriptor /FontName /Helvetica /Flags 32 /FontBBox [0 0 1000 1000] /ItalicAngle 0 "
         b"/Ascent 718 /Descent -207 /CapHeight 718 /StemV 88 >>",
         b"<< /Title (Chapter) /Parent 6 0 R /Dest [3 0 R /XYZ 0 792 0] >>",
-    ])
+    ], version=b"1.5", trailer=b" /Info 8 0 R")
 
 
 def seed_files() -> dict[str, list[bytes]]:

@@ -32,7 +32,12 @@ def pdf_bytes(pages: list[list[str]]) -> bytes:
         )
         objects.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
     objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
-    out = bytearray(b"%PDF-1.4\n")
+    return assemble(objects)
+
+
+def assemble(objects: list[bytes], version: bytes = b"1.4", trailer: bytes = b"") -> bytes:
+    """A PDF file of `objects` (numbered from 1, the first the catalog) with a correct xref table."""
+    out = bytearray(b"%PDF-" + version + b"\n")
     offsets = []
     for n, body in enumerate(objects, 1):
         offsets.append(len(out))
@@ -40,5 +45,5 @@ def pdf_bytes(pages: list[list[str]]) -> bytes:
     xref = len(out)
     out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
     out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    out += b"trailer\n<< /Size %d /Root 1 0 R%s >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, trailer, xref)
     return bytes(out)

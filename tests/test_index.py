@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import signal
 import subprocess
@@ -132,6 +133,7 @@ def test_kill_9_mid_index_leaves_a_usable_index(tmp_path):
                          env=_env(index_dir), cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert ask.returncode == 0, ask.stderr
     assert "107" in ask.stdout
+    assert "run `qa-bot index` to finish it" in json.loads(ask.stdout)["notice"]  # says it is incomplete
 
     done = subprocess.run([*QA_BOT, "index", str(docs)], env=_env(index_dir), cwd=ROOT,
                           capture_output=True, text=True, timeout=300)

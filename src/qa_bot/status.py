@@ -70,7 +70,9 @@ def inspect(settings: Settings, encoder: Encoder, store: Store, paths: list[Path
         gone=sorted(p for p in state.files if not there(p)),
         orphan_chunks=sum(1 for c in stored if c.id not in owned),
         stale_chunks=sum(n for p, n in per_file.items() if not there(p)),
-        unsearchable=state.unsearchable(store.load_lexical(state)) if state.lexical_generation != state.generation else [],
+        # The BM25 snapshot is read only when a sync stopped (or runs) after commits it lacks.
+        unsearchable=state.unsearchable(store.load_lexical(state))
+        if state.lexical_generation != state.generation else [],
         skipped={s.path: s.reason for s in skips},
     )
     for key in sorted({str(p) for p in on_disk} | {p for p in state.files if os.path.isfile(p)}):
