@@ -8,6 +8,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .chunking import chunk_document, make_splitter
 from .embeddings import Encoder
@@ -16,6 +17,9 @@ from .lexical import LexicalIndex
 from .schema import Chunk
 from .settings import Settings
 from .store import FileEntry, SkipEntry, State, Store
+
+if TYPE_CHECKING:
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 
 @dataclass
@@ -47,7 +51,7 @@ class Step:
 Progress = Callable[[Step], None]
 
 
-def read_chunks(path: Path, data: bytes, splitter) -> list[Chunk]:
+def read_chunks(path: Path, data: bytes, splitter: RecursiveCharacterTextSplitter) -> list[Chunk]:
     """The chunks of one file's bytes; any failure is an IngestError of one line.
 
     Parsers fail on malformed files in ways no list of exception types foresees (pypdf raises

@@ -47,8 +47,8 @@ def watch(
     """Sync now, then after every burst of relevant changes, until `stop` is set (or Ctrl-C).
 
     A failed sync (a file vanishing mid-read, the Chroma server down) is logged and retried at
-    the next change. If the notifier itself fails, the error and its traceback are logged and
-    the watcher starts again after a pause (1 s, doubling up to a minute): it never stops
+    the next change. If anything else fails (the notifier, or `on_sync` reporting a sync), the
+    error and its traceback are logged and the watcher starts again after a pause (1 s, doubling up to a minute): it never stops
     silently while the bot that runs it goes on answering from an index no longer updated.
     """
     stop = stop or threading.Event()
