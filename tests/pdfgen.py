@@ -7,6 +7,11 @@ from pathlib import Path
 
 def write_pdf(path: Path, pages: list[list[str]]) -> None:
     """Each page is a list of text lines; an empty list gives a page with no text layer."""
+    path.write_bytes(pdf_bytes(pages))
+
+
+def pdf_bytes(pages: list[list[str]]) -> bytes:
+    """The bytes `write_pdf` writes."""
     objects: list[bytes] = []
     kids = " ".join(f"{3 + 2 * i} 0 R" for i in range(len(pages)))
     objects.append(b"<< /Type /Catalog /Pages 2 0 R >>")
@@ -27,7 +32,12 @@ def write_pdf(path: Path, pages: list[list[str]]) -> None:
         )
         objects.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
     objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
-    out = bytearray(b"%PDF-1.4\n")
+    return assemble(objects)
+
+
+def assemble(objects: list[bytes], version: bytes = b"1.4", trailer: bytes = b"") -> bytes:
+    """A PDF file of `objects` (numbered from 1, the first the catalog) with a correct xref table."""
+    out = bytearray(b"%PDF-" + version + b"\n")
     offsets = []
     for n, body in enumerate(objects, 1):
         offsets.append(len(out))
@@ -35,5 +45,5 @@ def write_pdf(path: Path, pages: list[list[str]]) -> None:
     xref = len(out)
     out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
     out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    path.write_bytes(bytes(out))
+    out += b"trailer\n<< /Size %d /Root 1 0 R%s >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, trailer, xref)
+    return bytes(out)

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from prompt_toolkit import PromptSession
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
 from qa_bot.chat import run_chat
+from qa_bot.cli import cli
 from tests.conftest import ROOT
 
 CASES = ROOT / "tests" / "cases" / "seeds.yaml"
@@ -127,3 +130,52 @@ def test_chat_answers_until_eof(seed_service):
         run_chat(seed_service, session=session, echo=out.append)
     answers = out[1:]
     assert len(answers) == 1 and "107" in answers[0] and "Sources:" in answers[0]
+
+
+def test_index_watch_and_status_default_to_the_indexed_folders_and_forget_drops_one(tmp_path, monkeypatch):
+    docs, other = tmp_path / "docs", tmp_path / "other"
+    for folder, name, text in ((docs, "keeper.txt", "The lighthouse keeper is called Marguerite Olsen.\n"),
+                               (other, "ferry.txt", "The ferry to Skellig leaves at nine every morning.\n")):
+        folder.mkdir()
+        (folder / name).write_text(text)
+    index_dir = tmp_path / "ix"
+
+    def run(*args):
+        return CliRunner().invoke(cli, ["--index-dir", str(index_dir), *args])
+
+    assert run("index", str(docs), str(other)).exit_code == 0
+    monkeypatch.chdir(tmp_path)  # no seeds/ here: only a new index starts from seeds/
+    again = run("index")
+    assert again.exit_code == 0, again.output
+    assert "0 added, 0 updated, 2 unchanged, 0 removed" in again.stdout
+    assert json.loads(run("status", "--json").stdout)["roots"] == [str(docs), str(other)]
+
+    gone = run("forget", str(other))
+    assert gone.exit_code == 0, gone.output
+    assert gone.stdout == f"forgot {other}: 1 documents removed, 1 chunks left in {index_dir}\n"
+    status = json.loads(run("status", "--json").stdout)
+    assert status["roots"] == [str(docs)] and not status["drift"] and status["documents"] == 1
+    assert "0 added, 0 updated, 1 unchanged, 0 removed" in run("index").stdout
+    answer = json.loads(run("ask", "--json", "When does the ferry to Skellig leave?").stdout)
+    assert all("ferry.txt" not in c["source"] for c in answer["citations"])
+
+    again = run("forget", str(other))
+    assert again.exit_code == 2 and again.output == f"qa-bot: error: {other}: not in the index (its folders: {docs})\n"
+
+
+def test_an_index_folder_inside_the_indexed_folder_is_ignored_and_readable_by_others(tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "keeper.txt").write_text("The lighthouse keeper is called Marguerite Olsen.\n")
+    index_dir = docs / "index"
+    old = os.umask(0o022)
+    try:
+        first = CliRunner().invoke(cli, ["--index-dir", str(index_dir), "index", str(docs)])
+    finally:
+        os.umask(old)
+    again = CliRunner().invoke(cli, ["--index-dir", str(index_dir), "index", str(docs)])
+    assert first.exit_code == 0 and again.exit_code == 0
+    assert "skipped" not in again.stderr and "0 added, 0 updated, 1 unchanged, 0 removed, 0 skipped" in again.stdout
+    for path in [index_dir, *index_dir.rglob("*")]:  # a bot running as another user can read it all
+        mode = path.stat().st_mode
+        assert mode & stat.S_IROTH and (not path.is_dir() or mode & stat.S_IXOTH), (path, oct(mode))

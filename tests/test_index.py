@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import json
 import os
 import signal
 import subprocess
@@ -10,8 +12,10 @@ import time
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
-from qa_bot.indexer import sync
+from qa_bot.indexer import Step, sync
+from qa_bot.progress import SyncProgress
 from qa_bot.service import QAService
 from qa_bot.store import Store, VectorSnapshot
 from tests.conftest import ROOT, make_settings
@@ -129,6 +133,7 @@ def test_kill_9_mid_index_leaves_a_usable_index(tmp_path):
                          env=_env(index_dir), cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert ask.returncode == 0, ask.stderr
     assert "107" in ask.stdout
+    assert "run `qa-bot index` to finish it" in json.loads(ask.stdout)["notice"]  # says it is incomplete
 
     done = subprocess.run([*QA_BOT, "index", str(docs)], env=_env(index_dir), cwd=ROOT,
                           capture_output=True, text=True, timeout=300)
@@ -151,3 +156,28 @@ def test_an_index_without_snapshot_vectors_still_answers_and_the_next_sync_adds_
     assert vectors.exists()
     service = QAService(make_settings(tmp_path / "ix"), encoder=encoder)
     assert isinstance(service.retriever.store, VectorSnapshot) and "Olsen" in service.answer(question).text
+
+
+def test_sync_reports_progress_from_the_first_file_read(corpus, tmp_path, encoder):
+    (corpus / "keeper.txt").write_text("The lighthouse keeper is called Marguerite Olsen.\n")
+    steps: list[Step] = []
+    sync([corpus], make_settings(tmp_path / "ix"), encoder, Store(tmp_path / "ix"), steps.append)
+    reading = [s for s in steps if s.stage == "reading"]
+    embedding = [s for s in steps if s.stage == "embedding"]
+    assert steps[0] == Step("reading", 0, 2, "000_a9a644aeed6d5ccb.txt")  # before the first file is read
+    assert reading == [steps[0], Step("reading", 1, 2, "keeper.txt"), Step("reading", 2, 2)]
+    assert steps.index(embedding[0]) > steps.index(reading[-1])
+    assert embedding[0].done == 0 and embedding[-1].done == embedding[-1].total == len(Store(tmp_path / "ix").all_ids())
+
+
+def test_progress_is_a_plain_periodic_line_when_not_a_terminal():
+    out = io.StringIO()  # not a terminal
+    with SyncProgress(Console(file=out), every=0.05) as progress:
+        progress(Step("reading", 0, 1, "big.txt"))
+        time.sleep(0.3)  # one file read for a long time: still a line every `every` seconds
+        progress(Step("embedding", 10, 64))
+        time.sleep(0.15)
+    lines = out.getvalue().splitlines()
+    assert len(lines) >= 4 and lines[0] == "reading files: 0/1 (big.txt), 0 s"
+    assert lines[-1] == "embedding chunks: 10/64, 0 s"
+

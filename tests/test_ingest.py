@@ -91,3 +91,10 @@ def test_discover_recurses_and_reports_unsupported(tmp_path):
 def test_discover_missing_path_is_an_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="nope"):
         discover([tmp_path / "nope"])
+
+
+def test_line_numbers_are_those_of_the_file(tmp_path):
+    text = "".join(f"line {i}\n" + ("\n" if i % 7 == 0 else "") for i in range(2000))
+    doc = load(tmp_path / "many.txt", text.encode())
+    for offset in range(0, len(doc.text), 37):
+        assert doc.line_at(offset) == doc.text.count("\n", 0, offset) + 1

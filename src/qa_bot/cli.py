@@ -101,37 +101,41 @@ def cli(ctx: click.Context, index_dir: Path | None, quiet: bool, verbose: int) -
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.pass_context
 def index(ctx: click.Context, paths: tuple[Path, ...]) -> None:
-    """Index (or re-sync) files and folders; default: seeds/."""
+    """Index (or re-sync) files and folders; default: the folders already indexed (seeds/ for a new index)."""
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from .indexer import sync
+    from .progress import SyncProgress
     from .service import make_encoder
     from .store import Store
 
     settings = _settings(ctx)
-    targets = list(paths) or [Path("seeds")]
-    err = Console(stderr=True, highlight=False)
+    targets = _roots(settings, paths)
     encoder = make_encoder(settings)
-    progress = Progress(
-        TextColumn("embedding"), BarColumn(), MofNCompleteColumn(), TextColumn("chunks"),
-        TimeRemainingColumn(), console=err, transient=True,
-    )
-    task = progress.add_task("embed", total=None)
-
-    def on_progress(event: str, n: int) -> None:
-        if event == "total":
-            progress.update(task, total=n)
-        else:
-            progress.advance(task, n)
-
-    with progress:
-        report = sync(targets, settings, encoder, Store.open(settings), on_progress, _say)
-    for skip in report.skipped:  # click, not rich: one line each, never wrapped
-        _echo(f"skipped {skip}", err=True)
+    with SyncProgress(Console(stderr=True, highlight=False)) as progress:
+        report = sync(targets, settings, encoder, Store.open(settings), progress, _say)
+    _print_skips(report)
     if report.rebuilt:
         click.echo("settings changed since the last index: rebuilt it from scratch", err=True)
     _echo(f"indexed into {Store.open(settings).location}: {_sync_summary(report)}")
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.pass_context
+def forget(ctx: click.Context, paths: tuple[Path, ...]) -> None:
+    """Drop indexed folders (or files) from the index: their documents go, and index, watch and
+    status stop using them."""
+    from .indexer import forget as drop
+    from .store import Store
+
+    settings = _settings(ctx)
+    store = Store.open(settings)
+    if not store.exists():
+        raise UserError(f"no index at {store.location} (nothing to forget)")
+    report = drop(list(paths), settings, store, _say)
+    _echo(f"forgot {', '.join(map(str, paths))}: {len(report.removed)} documents removed, "
+          f"{report.chunks_total} chunks left in {store.location}")
 
 
 def _sync_summary(report) -> str:
@@ -142,23 +146,33 @@ def _sync_summary(report) -> str:
     )
 
 
-def _watch_roots(settings: Settings, paths: tuple[Path, ...]) -> list[Path]:
-    """PATHS, else the folders the index was built from (those still on disk)."""
+def _roots(settings: Settings, paths: tuple[Path, ...]) -> list[Path]:
+    """PATHS, else the folders the index was built from (those still on disk), else seeds/ when
+    there is no index yet: index, watch and status agree on what they look at."""
     from .store import Store
 
     if paths:
         return list(paths)
-    roots = [Path(r) for r in Store.open(settings).load_state().roots if Path(r).exists()]
+    store = Store.open(settings)
+    if not store.exists():
+        return [Path("seeds")]
+    recorded = store.load_state().roots
+    roots = [Path(r) for r in recorded if Path(r).exists()]
     if not roots:
-        raise UserError("nothing to watch: give PATHS (the index records no folders yet)")
+        raise UserError(f"none of the folders indexed in {store.location} exists any more "
+                        f"({', '.join(recorded) or 'none recorded'}): give PATHS, or `qa-bot forget` the old ones")
     return roots
+
+
+def _print_skips(report) -> None:
+    for skip in report.skipped:  # click, not rich: one line each, never wrapped
+        _echo(f"skipped {skip}", err=True)
 
 
 def _print_sync(report) -> None:
     import datetime as dt
 
-    for skip in report.skipped:
-        _echo(f"skipped {skip}", err=True)
+    _print_skips(report)
     if report.changed or report.rebuilt:
         _echo(f"{dt.datetime.now():%H:%M:%S} synced: {_sync_summary(report)}")
 
@@ -167,13 +181,13 @@ def _print_sync(report) -> None:
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.pass_context
 def watch(ctx: click.Context, paths: tuple[Path, ...]) -> None:
-    """Keep the index in step with PATHS (default: the indexed folders) until Ctrl-C."""
+    """Keep the index in step with PATHS (default: the indexed folders; seeds/ for a new index) until Ctrl-C."""
     from .service import make_encoder
     from .store import Store
     from .watch import watch as run_watch
 
     settings = _settings(ctx)
-    roots = _watch_roots(settings, paths)
+    roots = _roots(settings, paths)
     _echo(f"watching {', '.join(map(str, roots))} (Ctrl-C to stop)", err=True)
     run_watch(roots, settings, make_encoder(settings), Store.open(settings), _print_sync)
 
@@ -184,7 +198,9 @@ def watch(ctx: click.Context, paths: tuple[Path, ...]) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the status as one JSON object.")
 @click.pass_context
 def status(ctx: click.Context, paths: tuple[Path, ...], fix: bool, as_json: bool) -> None:
-    """Show what the index holds and its drift from PATHS (default: the indexed folders); exit 1 on drift."""
+    """Show what the index holds and its drift from PATHS (default: the indexed folders); exit 1 on drift.
+
+    Files that cannot be indexed (unsupported, unreadable, no text) are listed as skipped, with why: not drift."""
     from .indexer import sync
     from .service import make_encoder
     from .status import inspect, render
@@ -194,10 +210,11 @@ def status(ctx: click.Context, paths: tuple[Path, ...], fix: bool, as_json: bool
     store, encoder = Store.open(settings), make_encoder(settings)
     if not store.exists():
         raise UserError(f"no index at {store.location} (run `qa-bot index` first)")
-    roots = list(paths) or None
+    roots = list(paths) or None  # None: the recorded folders still on disk, as `index` uses
     if fix:
         report = sync(roots or [Path(r) for r in store.load_state().roots if Path(r).exists()],
                       settings, encoder, store, on_wait=_say)
+        _print_skips(report)
         _echo(f"fixed: {_sync_summary(report)}", err=True)
     result = inspect(settings, encoder, store, roots)
     if as_json:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .chunking import chunk_document, make_splitter
 from .embeddings import Encoder
@@ -15,7 +17,10 @@ from .ingest import IngestError, Skipped, discover, file_hash, load
 from .lock import writer
 from .schema import Chunk
 from .settings import Settings
-from .store import FileEntry, Store
+from .store import FileEntry, SkipEntry, State, Store
+
+if TYPE_CHECKING:
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +41,32 @@ class SyncReport:
         return bool(self.added or self.updated or self.removed)
 
 
-# on_progress(event, amount): ("total", chunks to embed) once, then ("advance", n) per batch.
-Progress = Callable[[str, int], None]
+@dataclass(frozen=True, slots=True)
+class Step:
+    """How far a sync is: files read (extracted and chunked), then chunks embedded."""
+
+    stage: str  # "reading" (unit: files) or "embedding" (unit: chunks)
+    done: int
+    total: int
+    current: str = ""  # the file being read
+
+
+Progress = Callable[[Step], None]
+
+
+def read_chunks(path: Path, data: bytes, splitter: RecursiveCharacterTextSplitter) -> list[Chunk]:
+    """The chunks of one file's bytes; any failure is an IngestError of one line.
+
+    Parsers fail on malformed files in ways no list of exception types foresees (pypdf raises
+    AssertionError, AttributeError, NotImplementedError...): one bad file must never stop a sync.
+    """
+    try:
+        return chunk_document(load(path, data), splitter)
+    except IngestError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - see above; the reason names the error
+        detail = " ".join(str(exc).split())[:200]
+        raise IngestError(f"cannot extract text ({type(exc).__name__}{': ' + detail if detail else ''})") from None
 
 
 def fingerprint(settings: Settings, encoder: Encoder) -> dict:
@@ -60,10 +89,10 @@ def sync(
 
     One sync writes an index at a time: this one waits up to `settings.index_lock_wait` for
     another to finish (saying so once through `on_wait`), then fails with IndexBusy."""
-    found = discover(paths, allow_outside=settings.allow_outside_paths)  # a refused path writes nothing
+    found = discover(paths, allow_outside=settings.allow_outside_paths, ignore=store.dir)  # a refused path writes nothing
     with writer(store, settings.index_lock_wait, on_wait) as waited:
         if waited:  # the folders may have changed meanwhile
-            found = discover(paths, allow_outside=settings.allow_outside_paths)
+            found = discover(paths, allow_outside=settings.allow_outside_paths, ignore=store.dir)
         return _sync(paths, found, settings, encoder, store, on_progress)
 
 
@@ -83,33 +112,41 @@ def _sync(paths: list[Path], found: tuple[list[Path], list[Skipped]], settings: 
         state.files, state.fingerprint = {}, fp
         state.generation += 1
 
-    # 1. Read what changed.
+    # 1. Read what changed; remember why files were skipped, so `status` tells skips from drift.
     todo: list[tuple[str, str, list[Chunk], bool]] = []  # (path, hash, chunks, is_new)
     splitter = make_splitter(encoder.count_tokens, settings.chunk_tokens)
-    for path in files:
+    state.skipped = {k: e for k, e in state.skipped.items() if not under(k, roots)}
+    for n, path in enumerate(files):
+        if on_progress:
+            on_progress(Step("reading", n, len(files), path.name))
         key = str(path)
+        old = state.files.get(key)
         try:
             data = path.read_bytes()
-        except OSError as exc:
-            report.skipped.append(Skipped(key, f"cannot read ({exc.strerror or exc})"))
-            continue
-        old = state.files.get(key)
-        if old is not None and old.hash == file_hash(data):
-            report.unchanged.append(key)
-            continue
-        try:
-            doc = load(path, data)
-        except IngestError as exc:
+            digest = file_hash(data)
+            if old is not None and old.hash == digest:
+                report.unchanged.append(key)
+                continue
+            todo.append((key, digest, read_chunks(path, data, splitter), old is None))
+        except (OSError, IngestError) as exc:
+            reason = f"cannot read ({exc.strerror or exc})" if isinstance(exc, OSError) else str(exc)
+            state.skipped[key] = SkipEntry(None if isinstance(exc, OSError) else digest, reason)
             kept = "; previous version kept in the index" if old else ""
-            report.skipped.append(Skipped(key, f"{exc}{kept}"))
-            continue
-        todo.append((key, doc.file_hash, chunk_document(doc, splitter), old is None))
+            report.skipped.append(Skipped(key, f"{reason}{kept}"))
+    if on_progress:
+        on_progress(Step("reading", len(files), len(files)))
 
     # 2. Embed and store, committing each file once all its chunks are in.
     pending = [c for _, _, chunks, _ in todo for c in chunks]
-    if on_progress:
-        on_progress("total", len(pending))
-    advance = (lambda n: on_progress("advance", n)) if on_progress else None
+    embedded = 0
+
+    def advance(n: int) -> None:
+        nonlocal embedded
+        embedded += n
+        on_progress(Step("embedding", embedded, len(pending)))
+
+    if on_progress and pending:
+        on_progress(Step("embedding", 0, len(pending)))
     # Big commit batches let the encoder sort more texts by length (less padding);
     # each commit is a point a killed run resumes from.
     batch = max(settings.embed_batch_size * 32, 64)
@@ -143,23 +180,60 @@ def _sync(paths: list[Path], found: tuple[list[Path], list[Skipped]], settings: 
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="qa-bot-store") as writer:
             writing = None
             for part in parts:
-                vectors = encoder.encode([c.text for c in part], on_batch=advance)
+                vectors = encoder.encode([c.text for c in part], on_batch=advance if on_progress else None)
                 if writing is not None:
                     writing.result()  # the writer's error stops the run; one batch in flight at most
                 writing = writer.submit(write, part, vectors)
             writing.result()
     report.chunks_embedded = stored
 
-    # 3. Forget files that are gone from disk or from the folders given.
+    # 3. Forget files that are gone from disk or from the folders given; a file that could not
+    # be read, or lies in a folder that could not be listed, keeps its previous version.
     present = {str(p) for p in files}
+    kept = [Path(s.path) for s in report.skipped]
     for key in list(state.files):
-        under_root = any(Path(key).is_relative_to(r) for r in roots)
-        if (under_root and key not in present and not _kept_skip(key, report)) or not Path(key).exists():
+        if under(key, kept):
+            continue
+        if (under(key, roots) and key not in present) or not os.path.exists(key):
             store.delete(state.files.pop(key).chunks)
             report.removed.append(key)
             state.generation += 1
+    report.chunks_total = _commit(state, store)
+    return report
 
-    # 4. Chunks no file owns (left by a killed run) go; BM25 follows the vectors.
+
+def forget(paths: list[Path], settings: Settings, store: Store,
+           on_wait: Callable[[str], None] = log.warning) -> SyncReport:
+    """Drop folders (or files) given to `sync` from the index: their documents, and the folders
+    from the list that `index`, `watch` and `status` default to. Takes the writer lock as `sync` does."""
+    with writer(store, settings.index_lock_wait, on_wait):
+        return _forget(paths, store)
+
+
+def _forget(paths: list[Path], store: Store) -> SyncReport:
+    report = SyncReport()
+    state = store.load_state()
+    targets = [p.absolute().resolve() for p in paths]
+    for target in targets:
+        inside = [r for r in state.roots if target != Path(r) and target.is_relative_to(r)]
+        if inside:
+            raise ValueError(f"{target} lies inside the indexed folder {inside[0]}, whose next sync would add it "
+                             "back; forget that folder, or hide this one (a name starting with '.')")
+        if not any(under(k, [target]) for k in [*state.roots, *state.files]):
+            raise ValueError(f"{target}: not in the index (its folders: {', '.join(state.roots) or 'none'})")
+    for key in [k for k in state.files if under(k, targets)]:
+        store.delete(state.files.pop(key).chunks)
+        report.removed.append(key)
+    state.roots = [r for r in state.roots if not under(r, targets)]
+    state.skipped = {k: e for k, e in state.skipped.items() if not under(k, targets)}
+    state.generation += 1
+    report.chunks_total = _commit(state, store)
+    return report
+
+
+def _commit(state: State, store: Store) -> int:
+    """End a change: drop chunks no file owns (left by a killed run), rebuild BM25 to follow the
+    vectors, save the state. Returns the number of chunks in the index."""
     owned = {i for e in state.files.values() for i in e.chunks}
     orphans = sorted(store.all_ids() - owned)
     if orphans:
@@ -172,9 +246,9 @@ def _sync(paths: list[Path], found: tuple[list[Path], list[Skipped]], settings: 
     state.last_sync = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     store.save_state(state)
     store.prune_lexical(state.lexical_generation)
-    report.chunks_total = len(owned)
-    return report
+    return len(owned)
 
 
-def _kept_skip(key: str, report: SyncReport) -> bool:
-    return any(s.path == key for s in report.skipped)
+def under(key: str, folders: list[Path]) -> bool:
+    """Whether the path `key` is one of `folders` or lies below one."""
+    return any(Path(key).is_relative_to(f) for f in folders)

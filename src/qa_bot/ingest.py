@@ -48,9 +48,14 @@ class Document:
     page_starts: list[int] = field(default_factory=list)  # offset where page i+1 begins
     headings: list[tuple[int, str]] = field(default_factory=list)  # (offset, title), sorted
     sections: list[tuple[int, int]] = field(default_factory=list)  # spans never split across
+    _newlines: list[int] | None = field(default=None, init=False, repr=False, compare=False)
 
     def line_at(self, offset: int) -> int | None:
-        return self.text.count("\n", 0, offset) + 1 if self.has_lines else None
+        if not self.has_lines:
+            return None
+        if self._newlines is None:  # once: counting from the start for every chunk is quadratic
+            self._newlines = [m.start() for m in re.finditer("\n", self.text)]
+        return bisect.bisect_left(self._newlines, offset) + 1
 
     def page_at(self, offset: int) -> int | None:
         return bisect.bisect_right(self.page_starts, offset) if self.page_starts else None
@@ -64,32 +69,45 @@ def file_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def discover(paths: list[Path], allow_outside: bool = False) -> tuple[list[Path], list[Skipped]]:
+def discover(paths: list[Path], allow_outside: bool = False,
+             ignore: Path | None = None) -> tuple[list[Path], list[Skipped]]:
     """Expand files and folders (recursively) into the supported files below them.
 
-    Hidden files and folders are ignored; an unsupported file is reported as skipped.
+    Hidden files and folders, and the folder `ignore` (the index's own), are ignored; an
+    unsupported file, a symlink loop and a folder that cannot be listed are reported as skipped.
     A path that does not exist raises FileNotFoundError (a user mistake, not a bad file).
     Unless `allow_outside`, a path with '..' raises ValueError and a file whose real path
     lies outside every path given (a symlink pointing out) is skipped.
     """
     found: dict[Path, None] = {}
     skipped: list[Skipped] = []
-    roots = [p.resolve() for p in paths]
     for given in paths:
         if not allow_outside and ".." in given.parts:
             raise ValueError(f"{given}: '..' in a path to index is refused; give the folder itself "
                              "(or set QA_BOT_ALLOW_OUTSIDE_PATHS=true)")
         if not given.exists():
             raise FileNotFoundError(f"no such file or folder: {given}")
+    roots = [p.resolve() for p in paths]
+    ignore = ignore.resolve() if ignore is not None else None
+
+    def unlisted(exc: OSError) -> None:
+        skipped.append(Skipped(str(Path(exc.filename).resolve()), f"cannot read folder ({exc.strerror or exc}); "
+                               "documents indexed from it keep their previous version"))
+
+    for given in paths:
         if given.is_file():
             candidates = [given]
         else:
             candidates = []
-            for root, dirs, files in os.walk(given):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            for root, dirs, files in os.walk(given, onerror=unlisted):
+                dirs[:] = sorted(d for d in dirs if not d.startswith(".") and Path(root, d).resolve() != ignore)
                 candidates += [Path(root, f) for f in sorted(files) if not f.startswith(".")]
         for path in candidates:
-            resolved = path.resolve()
+            try:
+                resolved = path.resolve()
+            except (RuntimeError, OSError):  # Python < 3.13 raises RuntimeError for a loop
+                skipped.append(Skipped(str(path.absolute()), "symlink loop (or too many levels of links)"))
+                continue
             if not allow_outside and not any(resolved.is_relative_to(r) for r in roots):
                 skipped.append(Skipped(str(path.absolute()), f"links outside the folders given (to {resolved}); "
                                        "not followed unless QA_BOT_ALLOW_OUTSIDE_PATHS=true"))

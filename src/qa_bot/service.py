@@ -48,6 +48,7 @@ class QAService:
         self._lock = threading.Lock()
         self._seen = None  # store.version() when last checked
         self.generation: int | None = None  # lexical generation of the loaded snapshot
+        self.unsearchable: list[str] = []  # committed files the snapshot lacks (a stopped sync)
         self.reload()
         self.encoder.load()
 
@@ -64,6 +65,7 @@ class QAService:
                     )
                 self.roots = state.roots  # the indexed folders, which sources are shown relative to
                 if state.lexical_generation == self.generation:
+                    self.unsearchable = state.unsearchable(self.lexical)
                     break
                 try:
                     lexical = self.store.load_lexical(state)
@@ -85,6 +87,7 @@ class QAService:
 
                     self.generative = GenerativeAnswerer(self.backend, self.answerer, self.settings.llm_timeout)
                 self.generation = state.lexical_generation
+                self.unsearchable = state.unsearchable(lexical)
                 break
             self._seen = seen
 
@@ -126,7 +129,13 @@ class QAService:
         # Output guard for every answerer (and, above, for streamed drafts): no hidden characters,
         # no link the passages lack.
         text = drop_foreign_links(strip_hidden(answer.text), [p.chunk.text for p in answer.passages])
-        notice = answer.notice or (None if answer.refused else self.backend_notice)
+        notice = answer.notice or self._incomplete_notice() or (None if answer.refused else self.backend_notice)
         if (text, notice) == (answer.text, answer.notice):
             return answer
         return dataclasses.replace(answer, text=text, notice=notice)
+
+    def _incomplete_notice(self) -> str | None:
+        if not self.unsearchable:
+            return None
+        return (f"the index is incomplete: {len(self.unsearchable)} documents are not searchable yet (an index run "
+                "stopped, or is still running, before its end); run `qa-bot index` to finish it")

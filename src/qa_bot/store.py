@@ -29,6 +29,7 @@ import re  # noqa: E402
 import shutil  # noqa: E402
 import tempfile  # noqa: E402
 import threading  # noqa: E402
+import uuid  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
@@ -58,6 +59,15 @@ class FileEntry:
 
 
 @dataclass
+class SkipEntry:
+    """A file the last sync could not index: why, and the hash of the bytes it tried (None:
+    unreadable), so `status` reports it as skipped until the file changes."""
+
+    hash: str | None
+    reason: str
+
+
+@dataclass
 class State:
     fingerprint: dict[str, Any] = field(default_factory=dict)
     files: dict[str, FileEntry] = field(default_factory=dict)
@@ -65,6 +75,13 @@ class State:
     lexical_generation: int = -1
     last_sync: str | None = None
     roots: list[str] = field(default_factory=list)  # folders and files given to sync, resolved
+    skipped: dict[str, SkipEntry] = field(default_factory=dict)
+
+    def unsearchable(self, lexical: LexicalIndex) -> list[str]:
+        """Files committed after `lexical` was built: a sync stopped (or is still running) before its end."""
+        if self.lexical_generation == self.generation:
+            return []
+        return sorted(p for p, e in self.files.items() if any(i not in lexical.by_id for i in e.chunks))
 
     def to_json(self) -> str:
         return json.dumps(
@@ -76,6 +93,7 @@ class State:
                 "last_sync": self.last_sync,
                 "roots": self.roots,
                 "files": {p: {"hash": e.hash, "chunks": e.chunks} for p, e in self.files.items()},
+                "skipped": {p: {"hash": e.hash, "reason": e.reason} for p, e in self.skipped.items()},
             },
             indent=1,
         )
@@ -90,6 +108,7 @@ class State:
             lexical_generation=d.get("lexical_generation", -1),
             last_sync=d.get("last_sync"),
             roots=list(d.get("roots", [])),
+            skipped={p: SkipEntry(e["hash"], e["reason"]) for p, e in d.get("skipped", {}).items()},
         )
 
 
@@ -249,7 +268,9 @@ class Store:
                                 metadatas=[marker])
             return
         self.dir.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.dir, prefix=".state-", suffix=".json")
+        # Not mkstemp: its 0600 would hide the index from a bot running as another user.
+        tmp = str(self.dir / f".state-{uuid.uuid4().hex}.json")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # less the umask
         try:
             with os.fdopen(fd, "w") as f:
                 f.write(state.to_json())

@@ -44,11 +44,27 @@ def watch(
     on_sync: Callable[[SyncReport], None],
     stop: threading.Event | None = None,
 ) -> None:
-    """Sync now, then after every burst of relevant changes, until `stop` is set.
+    """Sync now, then after every burst of relevant changes, until `stop` is set (or Ctrl-C).
 
-    A failed sync (a file vanishing mid-read, the Chroma server down) is logged as one line
-    and retried at the next change, so the watcher outlives transient faults.
+    A failed sync (a file vanishing mid-read, the Chroma server down) is logged and retried at
+    the next change. If anything else fails (the notifier, or `on_sync` reporting a sync), the
+    error and its traceback are logged and the watcher starts again after a pause (1 s, doubling up to a minute): it never stops
+    silently while the bot that runs it goes on answering from an index no longer updated.
     """
+    stop = stop or threading.Event()
+    pause = 1.0
+    while not stop.is_set():
+        try:
+            _watch_once(paths, settings, encoder, store, on_sync, stop)
+            return
+        except Exception:  # noqa: BLE001 - whatever it was, say so loudly and watch again
+            log.exception("the folder watcher failed; restarting it in %.0f s", pause)
+            stop.wait(pause)
+            pause = min(pause * 2, 60.0)
+
+
+def _watch_once(paths: list[Path], settings: Settings, encoder: Encoder, store: Store,
+                on_sync: Callable[[SyncReport], None], stop: threading.Event) -> None:
     import watchfiles
 
     roots = [p.resolve() for p in paths]
@@ -59,6 +75,8 @@ def watch(
             report = sync(paths, settings, encoder, store)
         except (StoreError, OSError, ValueError) as exc:
             log.error("sync failed, retrying at the next change: %s", exc)
+        except Exception:  # noqa: BLE001 - an unforeseen bug: its traceback, and the next change retries
+            log.exception("sync failed, retrying at the next change")
         else:
             on_sync(report)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
 import signal
@@ -9,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -110,3 +112,41 @@ def build(folder: Path, index_dir: Path, encoder, **overrides) -> QAService:
 
 def cited(answer) -> set[str]:
     return {Path(c.source).name for c in answer.citations}
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+
+@contextmanager
+def unreadable(folder: Path):
+    """`folder` cannot be listed nor entered, even by root, in this thread (and threads it starts).
+
+    chmod 000 alone does not stop root: root also loses CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH
+    from this thread's effective capabilities (Linux capabilities are per thread) until the end.
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    header, data = _CapHeader(0x20080522, 0), (_CapData * 2)()  # version 3, this thread
+    folder.chmod(0)
+    saved = None
+    try:
+        if os.geteuid() == 0:
+            assert libc.capget(ctypes.byref(header), data) == 0, os.strerror(ctypes.get_errno())
+            saved = data[0].effective
+            data[0].effective &= ~((1 << 1) | (1 << 2))  # CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH
+            assert libc.capset(ctypes.byref(header), data) == 0, os.strerror(ctypes.get_errno())
+        try:
+            os.listdir(folder)
+        except PermissionError:
+            yield
+        else:
+            raise AssertionError(f"{folder} is still readable")
+    finally:
+        if saved is not None:
+            data[0].effective = saved
+            libc.capset(ctypes.byref(header), data)
+        folder.chmod(0o755)

@@ -3,6 +3,7 @@ sync, and garbage questions and files (hypothesis). Kill -9 mid-index: tests/tes
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import signal
@@ -18,13 +19,14 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from qa_bot.chunking import chunk_document, make_splitter
 from qa_bot.cli import cli
-from qa_bot.indexer import sync
+from qa_bot.indexer import Step, read_chunks, sync
 from qa_bot.ingest import SUPPORTED, IngestError, load
 from qa_bot.sanitize import strip_hidden
 from qa_bot.service import QAService
 from qa_bot.store import Store
 from tests.conftest import ROOT, make_settings
-from tests.ops.conftest import KEEPER_Q, build, cited
+from tests.fuzzfiles import cases, crashing_pdf
+from tests.ops.conftest import KEEPER_Q, build, cited, unreadable
 
 
 def _no_bigger_files_than(limit: int):
@@ -165,3 +167,96 @@ def test_answering_on_a_full_disk_writes_nothing_under_the_index(docs, tmp_path,
                           capture_output=True, text=True, timeout=300, preexec_fn=_no_bigger_files_than(0))
     assert full.returncode == 0 and "Marguerite Olsen" in full.stdout, full.stderr
     assert _tree(index_dir) == before  # no file changed, none appeared
+
+
+# -- hostile files, links and folders (issue 11) ------------------------------------------------
+
+
+def test_no_mutated_pdf_html_markdown_or_text_file_escapes_as_an_error(tmp_path, splitter):
+    # What `sync` does with each file's bytes; bench/fuzz.py runs thousands more.
+    outcomes = {"indexed": 0, "skipped": 0}
+    for i, (suffix, data) in enumerate(cases(400)):
+        try:
+            chunks = read_chunks(tmp_path / f"case{i}{suffix}", data, splitter)
+        except IngestError as exc:
+            assert str(exc) and "\n" not in str(exc)
+            outcomes["skipped"] += 1
+            continue
+        assert all(c.text.strip() for c in chunks)
+        outcomes["indexed"] += 1
+    assert min(outcomes.values()) > 50, outcomes  # the mutations neither all break nor all spare files
+
+
+def test_a_file_that_crashes_the_parser_is_one_skip_line_and_the_run_goes_on(docs, tmp_path):
+    (docs / "crash.pdf").write_bytes(crashing_pdf())
+    result = CliRunner().invoke(cli, ["--index-dir", str(tmp_path / "ix"), "index", str(docs)])
+    assert result.exit_code == 0, result.output
+    assert f"skipped {(docs / 'crash.pdf').resolve()}: cannot extract text (AssertionError)\n" in result.stderr
+    assert "3 added" in result.stdout and "1 skipped" in result.stdout
+
+
+def test_a_symlink_loop_is_a_skip_for_index_and_status(docs, tmp_path):
+    (docs / "a.txt").symlink_to(docs / "b.txt")
+    (docs / "b.txt").symlink_to(docs / "a.txt")
+    index_dir = str(tmp_path / "ix")
+    result = CliRunner().invoke(cli, ["--index-dir", index_dir, "index", str(docs)])
+    assert result.exit_code == 0, result.output
+    assert f"skipped {docs / 'a.txt'}: symlink loop (or too many levels of links)" in result.stderr
+    assert "3 added" in result.stdout and "2 skipped" in result.stdout
+    status = CliRunner().invoke(cli, ["--index-dir", index_dir, "status"])
+    assert status.exit_code == 0, status.output
+    assert "symlink loop" in status.stdout and "drift:      none" in status.stdout
+
+
+def test_an_unreadable_folder_is_a_skip_line_and_its_documents_keep_their_version(docs, tmp_path, encoder):
+    sub = docs / "sub"
+    sub.mkdir()
+    (sub / "ferry.txt").write_text("The ferry to Skellig leaves at nine every morning.\n")
+    index_dir = tmp_path / "ix"
+    build(docs, index_dir, encoder)
+    with unreadable(sub):
+        result = CliRunner().invoke(cli, ["--index-dir", str(index_dir), "index", str(docs)])
+        status = CliRunner().invoke(cli, ["--index-dir", str(index_dir), "status"])
+    assert result.exit_code == 0, result.output
+    assert f"skipped {sub}: cannot read folder (Permission denied); documents indexed from it" in result.stderr
+    assert "0 removed" in result.stdout
+    assert str((sub / "ferry.txt").resolve()) in Store(index_dir).load_state().files
+    service = QAService(make_settings(index_dir), encoder=encoder)
+    assert "ferry.txt" in cited(service.answer("When does the ferry to Skellig leave?"))
+    assert status.exit_code == 0, status.output  # a skip, not drift: nothing is gone
+    assert f"{sub}: cannot read folder" in status.stdout
+
+
+def test_an_interrupted_first_index_says_it_is_incomplete_and_how_to_finish(tmp_path, encoder):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for i in range(70):
+        (docs / f"note{i:02}.txt").write_text(f"Locker {i} holds the spare key for cabin {i + 100}.\n")
+    index_dir = tmp_path / "ix"
+
+    class Killed(Exception):
+        pass
+
+    def kill_after_first_commit(step: Step) -> None:  # as kill -9 would, once 64 chunks are committed
+        if step.stage == "embedding" and step.done > 64:
+            raise Killed
+
+    with pytest.raises(Killed):
+        sync([docs], make_settings(index_dir, embed_batch_size=2), encoder, Store(index_dir), kill_after_first_commit)
+    committed = len(Store(index_dir).load_state().files)
+    assert 0 < committed < 70
+
+    def run(*args):
+        return CliRunner().invoke(cli, ["--index-dir", str(index_dir), *args])
+
+    status = run("status")
+    assert status.exit_code == 1
+    assert (f"incomplete: {committed} of {committed} documents are not searchable yet: an index run stopped "
+            "(or is still running) before its end; run `qa-bot index` to finish it") in status.stdout
+    ask = json.loads(run("ask", "--json", "Which locker holds the key for cabin 105?").stdout)
+    assert "index is incomplete" in ask["notice"] and "run `qa-bot index` to finish it" in ask["notice"]
+
+    assert run("index").exit_code == 0  # the recorded folder
+    assert run("status").exit_code == 0
+    ask = json.loads(run("ask", "--json", "Which locker holds the key for cabin 105?").stdout)
+    assert ask["notice"] is None and "Locker 5" in ask["text"]

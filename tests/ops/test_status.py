@@ -65,3 +65,40 @@ def test_status_flags_a_settings_change_that_will_rebuild(docs, tmp_path, encode
 def test_status_without_an_index_is_one_line(tmp_path):
     code, out = _status(tmp_path / "none")
     assert code == 2 and out.strip() == f"qa-bot: error: no index at {tmp_path / 'none'} (run `qa-bot index` first)"
+
+
+def test_files_that_cannot_be_indexed_are_skips_with_their_reason_not_drift(docs, tmp_path, encoder):
+    (docs / "binary.txt").write_bytes(b"\x00\x01\x02")
+    (docs / "photo.png").write_bytes(b"\x89PNG")
+    index_dir = tmp_path / "ix"
+    build(docs, index_dir, encoder)
+    (docs / "keeper.txt").write_bytes(b"\xff\xfe not UTF-8 any more")  # indexed before: the old text stays
+    binary, photo, keeper = ((docs / n).resolve() for n in ("binary.txt", "photo.png", "keeper.txt"))
+
+    code, out = _status(index_dir, "--fix")  # says why each file is skipped
+    assert code == 0 and "drift:      none" in out, out
+    assert f"skipped {binary}: binary file (contains NUL bytes)\n" in out
+    assert f"skipped {keeper}: not UTF-8 text (invalid byte at offset 0); previous version kept in the index\n" in out
+    code, out = _status(index_dir)
+    assert code == 0 and "drift:      none" in out, out
+    assert ("skipped:    3 files that cannot be indexed, not drift "
+            "(1 binary file, 1 not UTF-8 text, 1 unsupported file type '.png')") in out
+    assert f"  {photo}: unsupported file type '.png'" in out
+    assert json.loads(_status(index_dir, "--json")[1])["skipped"][str(binary)] == "binary file (contains NUL bytes)"
+
+    (docs / "binary.txt").write_text("The binary file became text.\n")  # indexable now: that is drift
+    code, out = _status(index_dir)
+    assert code == 1 and f"not indexed (1): {binary}" in out
+
+
+def test_status_summarises_long_lists_and_json_has_them_all(docs, tmp_path, encoder):
+    index_dir = tmp_path / "ix"
+    build(docs, index_dir, encoder)
+    for i in range(30):
+        (docs / f"new{i:02}.txt").write_text(f"Note {i}.\n")
+    code, out = _status(index_dir)
+    assert code == 1
+    shown = ", ".join(str((docs / f"new{i:02}.txt").resolve()) for i in range(5))
+    assert f"not indexed (30): {shown}, ... and 25 more (`qa-bot status --json` lists all)" in out
+    assert len(out.splitlines()) < 20
+    assert len(json.loads(_status(index_dir, "--json")[1])["not_indexed"]) == 30

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import queue
 import signal
@@ -16,6 +17,7 @@ from qa_bot.service import QAService
 from qa_bot.store import Store
 from qa_bot.watch import start_in_thread
 from tests.conftest import ROOT, make_settings
+from tests.fuzzfiles import crashing_pdf
 from tests.ops.conftest import KEEPER_Q, cited
 
 
@@ -98,3 +100,48 @@ def test_qa_bot_watch_command_syncs_and_stops_on_ctrl_c(docs, tmp_path):
         out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     assert "synced: 1 added" in out and f"watching {docs}" in err
+
+
+def test_a_watcher_with_a_symlink_loop_and_a_crashing_pdf_syncs_the_rest(docs, tmp_path, encoder):
+    (docs / "a.txt").symlink_to(docs / "b.txt")
+    (docs / "b.txt").symlink_to(docs / "a.txt")
+    (docs / "crash.pdf").write_bytes(crashing_pdf())
+    settings = make_settings(tmp_path / "ix", watch_debounce_ms=200)
+    reports: queue.Queue = queue.Queue()
+    thread, stop = start_in_thread([docs], settings, encoder, Store.open(settings), reports.put)
+    try:
+        first = reports.get(timeout=120)
+        assert len(first.added) == 3
+        assert {os.path.basename(s.path) for s in first.skipped} == {"a.txt", "b.txt", "crash.pdf"}
+        (docs / "ferry.txt").write_text("The ferry to Skellig leaves at nine every morning.\n")
+        assert [os.path.basename(p) for p in reports.get(timeout=30).added] == ["ferry.txt"]
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    assert not thread.is_alive()
+
+
+def test_a_watcher_that_fails_is_logged_with_its_traceback_and_restarted(docs, tmp_path, encoder, caplog):
+    settings = make_settings(tmp_path / "ix", watch_debounce_ms=200)
+    reports: queue.Queue = queue.Queue()
+    calls = []
+
+    def on_sync(report):  # the bot's own reporting fails once (a closed stdout, say)
+        reports.put(report)
+        calls.append(report)
+        if len(calls) == 1:
+            raise BrokenPipeError("stdout is gone")
+
+    thread, stop = start_in_thread([docs], settings, encoder, Store.open(settings), on_sync)
+    try:
+        assert len(reports.get(timeout=120).added) == 3
+        assert len(reports.get(timeout=30).unchanged) == 3  # restarted: it synced again
+        (docs / "ferry.txt").write_text("The ferry to Skellig leaves at nine every morning.\n")
+        assert [os.path.basename(p) for p in reports.get(timeout=30).added] == ["ferry.txt"]
+        assert thread.is_alive()
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    failures = [r for r in caplog.records if r.levelno == logging.ERROR and r.name == "qa_bot.watch"]
+    assert len(failures) == 1 and "restarting it in 1 s" in failures[0].getMessage()
+    assert "stdout is gone" in caplog.text  # the traceback is in the log
