@@ -9,9 +9,11 @@ import resource
 import string
 import subprocess
 import sys
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -19,6 +21,7 @@ DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 WORK_DIR = Path(__file__).resolve().parent / "results" / "work"
 
 Span = tuple[int, int]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,3 +217,32 @@ class CitationStats:
             "cite_precision_quote": self.quote_ok / self.total,
             "cite_precision_passage": self.passage_ok / self.total,
         }
+
+
+# -- result tables -------------------------------------------------------------------------
+def timed(fn: Callable[[], T]) -> tuple[float, T]:
+    start = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - start, result
+
+
+@dataclass(frozen=True)
+class Row:
+    """One metric row of a results table, with its target where an issue sets one."""
+
+    key: str
+    label: str
+    fmt: str = "{:.3f}"
+    target: tuple[str, float] | None = None  # (">=" or "<=", bound), judged on qa-bot
+
+    def met(self, value: float) -> bool | None:
+        if self.target is None:
+            return None
+        op, bound = self.target
+        return value >= bound if op == ">=" else value <= bound
+
+    def target_text(self) -> str:
+        if self.target is None:
+            return ""
+        op, bound = self.target
+        return f"{'≥' if op == '>=' else '≤'} {self.fmt.format(bound)}"

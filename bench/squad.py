@@ -59,12 +59,11 @@ import shutil  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
-from collections.abc import Callable  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
 from pathlib import Path  # noqa: E402
-from typing import TypeVar  # noqa: E402
 
 from common import (  # noqa: E402
+    Row,
+    timed,
     DEFAULT_DATA,
     WORK_DIR,
     Question,
@@ -98,27 +97,6 @@ COLUMNS = ("qa-bot", "bm25-only", "dense-only", "textbook")
 COLD_ASK_RUNS = 3
 
 Metrics = dict[str, float | None]
-T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Row:
-    key: str
-    label: str
-    fmt: str = "{:.3f}"
-    target: tuple[str, float] | None = None  # (">=" or "<=", bound), judged on qa-bot
-
-    def met(self, value: float) -> bool | None:
-        if self.target is None:
-            return None
-        op, bound = self.target
-        return value >= bound if op == ">=" else value <= bound
-
-    def target_text(self) -> str:
-        if self.target is None:
-            return ""
-        op, bound = self.target
-        return f"{'≥' if op == '>=' else '≤'} {self.fmt.format(bound)}"
 
 
 ROWS = (
@@ -163,12 +141,6 @@ LLM_ROWS = (
     Row("p50_ms", "warm latency p50 (ms)", "{:,.1f}"),
     Row("p95_ms", "warm latency p95 (ms)", "{:,.1f}"),
 )
-
-
-def timed(fn: Callable[[], T]) -> tuple[float, T]:
-    start = time.perf_counter()
-    result = fn()
-    return time.perf_counter() - start, result
 
 
 def is_hit(doc_id: str, start: int, end: int, q: Question) -> bool:
