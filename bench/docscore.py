@@ -119,11 +119,12 @@ def normalize_loose(text: str) -> str:
 
 def holds_gold(text: str, golds: tuple[str, ...]) -> bool:
     """Whether `text` holds one of `golds` (both normalize_loose'd), not inside a longer word:
-    a gold that starts or ends with a letter or digit must not touch another one there."""
+    where a gold starts or ends with a letter or digit, no letter or digit may touch it there."""
     hay = normalize_loose(text)
-    for gold in map(normalize_loose, golds):
-        if gold and re.search(rf"(?<![a-z0-9]){re.escape(gold)}(?![a-z0-9])" if gold[0].isalnum() or gold[-1].isalnum()
-                              else re.escape(gold), hay):
+    for gold in filter(None, map(normalize_loose, golds)):
+        before = r"(?<![a-z0-9])" if gold[0].isalnum() else ""
+        after = r"(?![a-z0-9])" if gold[-1].isalnum() else ""
+        if re.search(before + re.escape(gold) + after, hay):
             return True
     return False
 
