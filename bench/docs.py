@@ -46,24 +46,17 @@ written one `<doc_id>.txt` each):
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
 
-os.environ["HF_HUB_OFFLINE"] = "1"
-os.environ["ANONYMIZED_TELEMETRY"] = "False"
-os.environ["ORT_DISABLE_TELEMETRY"] = "1"
-os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
-
-import argparse  # noqa: E402
-import json  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import bm25s  # noqa: E402
-import Stemmer  # noqa: E402
-from common import (  # noqa: E402
+import bm25s
+from common import (
     DEFAULT_DATA,
     Question,
     RefusalStats,
@@ -72,22 +65,22 @@ from common import (  # noqa: E402
     latency_ms,
     load_articles,
     load_questions,
+    metrics_table,
     overlaps,
     strip_markers,
     timed,
     write_corpus,
 )
-from docscore import DocQuestion, holds_gold, load_doc_questions, quote_status, reference_text  # noqa: E402
-from langchain_text_splitters import RecursiveCharacterTextSplitter  # noqa: E402
-from rich.console import Console  # noqa: E402
-from rich.table import Table  # noqa: E402
-from rich.text import Text  # noqa: E402
+from docscore import DocQuestion, holds_gold, load_doc_questions, quote_status, reference_text
+from langchain_text_splitters import RecursiveCharacterTextSplitter
+from rich.console import Console
+from Stemmer import Stemmer
 
-import qa_bot  # noqa: E402
-from qa_bot.indexer import sync  # noqa: E402
-from qa_bot.service import QAService, make_encoder  # noqa: E402
-from qa_bot.settings import Settings  # noqa: E402
-from qa_bot.store import Store  # noqa: E402
+import qa_bot
+from qa_bot.indexer import sync
+from qa_bot.service import QAService, make_encoder
+from qa_bot.settings import Settings
+from qa_bot.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 QUESTIONS = Path(__file__).resolve().with_name("docs-questions.yaml")
@@ -236,7 +229,7 @@ def bm25_baseline(folder: Path, questions: list[Question]) -> Metrics:
     splitter = RecursiveCharacterTextSplitter(chunk_size=600, chunk_overlap=0, add_start_index=True)
     chunks = [(a.doc_id, d.metadata["start_index"], d.page_content)
               for a in load_articles(folder) for d in splitter.create_documents([a.text])]
-    stemmer = Stemmer.Stemmer("english")
+    stemmer = Stemmer("english")
     bm25 = bm25s.BM25()
     index_s, _ = timed(lambda: bm25.index(
         bm25s.tokenize([text for _, _, text in chunks], stopwords="en", stemmer=stemmer, show_progress=False),
@@ -320,27 +313,6 @@ def composition(questions: list[DocQuestion]) -> str:
 
 
 # -- output ----------------------------------------------------------------------------------------
-def render(title: str, rows: tuple[Row, ...], columns: dict[str, Metrics], console: Console) -> None:
-    table = Table(title=title, title_justify="left")
-    table.add_column("metric", no_wrap=True)
-    for name in columns:
-        table.add_column(name, justify="right")
-    table.add_column("target", justify="right")
-    for row in rows:
-        if not any(row.key in m for m in columns.values()):
-            continue
-        cells = []
-        for name, m in columns.items():
-            value = m.get(row.key)
-            if value is None:
-                cells.append(Text("n/a" if row.key in m else "", style="dim"))
-                continue
-            met = row.met(value) if name != BM25_COLUMN else None
-            cells.append(Text(row.fmt.format(value), style={True: "green", False: "bold red", None: ""}[met]))
-        table.add_row(row.label, *cells, row.target_text())
-    console.print(table)
-
-
 def print_failures(name: str, records: list[dict], console: Console) -> None:
     console.print(f"[bold]{name}: docs questions that failed a check[/]", highlight=False)
     for r in records:
@@ -385,11 +357,12 @@ def main() -> None:
     if args.compare:
         columns[args.compare] = measure_revision(args.compare, args)
     console.print(composition(load_doc_questions(args.questions)), highlight=False)
-    render("docs-corpus questions", DOCS_ROWS, {n: c["docs"] for n, c in columns.items()}, console)
+    judged = set(columns)
+    console.print(metrics_table("docs-corpus questions", DOCS_ROWS, {n: c["docs"] for n, c in columns.items()}, judged))
     if not args.skip_nq:
         nq = {n: c["nq"] for n, c in columns.items()}
         nq[BM25_COLUMN] = bm25_baseline(args.data / "nq-dev-subset", load_questions(args.data / "nq-dev-subset", False, 10**9))
-        render("NQ dev subset", NQ_ROWS, nq, console)
+        console.print(metrics_table("NQ dev subset", NQ_ROWS, nq, judged))
     if args.verbose:
         for name, c in columns.items():
             print_failures(name, c["docs_records"], console)
