@@ -29,6 +29,10 @@ Docs set (../shared/data/docs-corpus/docs, questions in bench/docs-questions.yam
   non-space character before it is . ! ? or : (a closing quote or bracket may follow that).
   Markdown: the occurrence nearest the cited line is judged; HTML: any occurrence; PDF: any
   occurrence on the cited page. An unlocated quote counts as not starting well.
+- quotes ending at sentence / block end (no target; reported because a quote that stops
+  mid-sentence is the other half of the problem): the quote's last character, closing quotes,
+  brackets and markup aside, is . ! ? or :, or only whitespace, a blank line or a line opening a
+  block (list item, heading, fence, ...) follows it in the reference text.
 - unanswerable declined: share of `refuse: true` questions answered with a refusal.
 - latency: warm `QAService.answer` per question, p50 / p95; index time and chunk count.
 
@@ -71,7 +75,7 @@ from common import (
     timed,
     write_corpus,
 )
-from docscore import DocQuestion, holds_gold, load_doc_questions, quote_status, reference_text
+from docscore import DocQuestion, QuoteStatus, holds_gold, load_doc_questions, quote_status, reference_text
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 from rich.console import Console
 from Stemmer import Stemmer
@@ -100,6 +104,7 @@ DOCS_ROWS = (
     Row("citations", "citations (answered questions)", "{:,.0f}"),
     Row("quote_located", "quotes located in the cited file"),
     Row("quote_start", "quotes at sentence / block start", target=(">=", 0.98)),
+    Row("quote_end", "quotes ending at sentence / block end"),
     Row("declined", "unanswerable declined", target=(">=", 0.80)),
     Row("index_s", "index time (s)", "{:.1f}"),
     Row("p50_ms", "warm answer p50 (ms)", "{:.1f}"),
@@ -150,8 +155,9 @@ def ask_docs(svc: QAService, corpus: Path, questions: list[DocQuestion]) -> list
         for c in answer.citations:
             path = cited_file(c.source)
             rel = path.relative_to(corpus).as_posix() if path.is_relative_to(corpus) else str(path)
-            located, start_ok = quote_status(c.quote, path, c.start_line, c.page) if path.is_file() else (False, False)
-            cites.append({"file": rel, "where": c.location(), "quote": c.quote, "located": located, "start_ok": start_ok})
+            status = quote_status(c.quote, path, c.start_line, c.page) if path.is_file() else QuoteStatus(False, False, False)
+            cites.append({"file": rel, "where": c.location(), "quote": c.quote,
+                          "located": status.located, "start_ok": status.starts, "end_ok": status.ends})
         answered = not answer.refused
         records.append({
             "id": q.id, "q": q.q, "kind": q.kind, "source": q.source_kind, "refuse": q.refuse,
@@ -177,6 +183,7 @@ def docs_metrics(records: list[dict]) -> Metrics:
         "citations": len(cites),
         "quote_located": share([c["located"] for c in cites]),
         "quote_start": share([c["start_ok"] for c in cites]),
+        "quote_end": share([c["end_ok"] for c in cites]),
         "declined": share([r["refused"] for r in records if r["refuse"]]),
         **latency_ms([r["s"] for r in records]),
     }
@@ -193,8 +200,12 @@ def failures(record: dict) -> list[str]:
         out.append("answer lacks every gold string")
     if not record["right_file"]:
         out.append("gold file not cited")
-    out += [f"quote {'not located' if not c['located'] else 'starts mid-sentence'} ({c['file']} {c['where']})"
-            for c in record["citations"] if not c["start_ok"]]
+    for c in record["citations"]:
+        where = f"({c['file']} {c['where']}: {c['quote'][:60]!r})"
+        if not c["located"]:
+            out.append(f"quote not located {where}")
+        elif not (c["start_ok"] and c["end_ok"]):
+            out.append(f"quote {'starts' if not c['start_ok'] else 'stops'} mid-sentence {where}")
     return out
 
 

@@ -129,13 +129,20 @@ def holds_gold(text: str, golds: tuple[str, ...]) -> bool:
     return False
 
 
-# -- the quote-start rule ------------------------------------------------------------------------
-_EDGE_ELLIPSIS = "…. \t\n"
+# -- the quote-start and quote-end rules ---------------------------------------------------------
+_ELLIPSIS = re.compile(r"^\s*(?:…|\.\.\.)?\s*|\s*(?:…|\.\.\.)?\s*$")
 # Markup that opens a Markdown block when it starts a line: list item, heading, quote, table row,
 # fence, admonition / content tab.
 _BLOCK_MARKUP = re.compile(r"(?:[-*+]\s|\d+[.)]\s|#{1,6}\s|>|\||```|~~~|!!!|\?\?\?|===)")
 _OPENERS = set("`#*-+>|[(\"'$!<_~{“‘")
+_CLOSERS = "\"')]”’`*"
 _FENCE_OR_HEADING = re.compile(r"\s*(?:```|~~~|#{1,6}\s)")
+_SENTENCE_END = (".", "!", "?", ":")
+
+
+def _trim(quote: str) -> str:
+    """The quote without surrounding whitespace or a leading/trailing ellipsis."""
+    return _ELLIPSIS.sub("", quote)
 
 
 def _quote_pattern(quote: str, dehyphenate: bool) -> re.Pattern[str]:
@@ -147,16 +154,16 @@ def _quote_pattern(quote: str, dehyphenate: bool) -> re.Pattern[str]:
     return re.compile(r"\s+".join(map(re.escape, words)))
 
 
-def locate_quote(quote: str, text: str) -> list[int]:
-    """Character offsets in `text` where `quote` occurs, whitespace-insensitively (and, failing
-    that, across end-of-line hyphenation). Leading/trailing ellipses are ignored."""
-    quote = quote.strip(_EDGE_ELLIPSIS)
+def locate_quote(quote: str, text: str) -> list[tuple[int, int]]:
+    """(start, end) spans of `text` where `quote` occurs, whitespace-insensitively (and, failing
+    that, across end-of-line hyphenation). A leading/trailing ellipsis is ignored."""
+    quote = _trim(quote)
     if not quote:
         return []
     for dehyphenate in (False, True):
-        starts = [m.start() for m in _quote_pattern(quote, dehyphenate).finditer(text)]
-        if starts:
-            return starts
+        spans = [m.span() for m in _quote_pattern(quote, dehyphenate).finditer(text)]
+        if spans:
+            return spans
     return []
 
 
@@ -170,7 +177,7 @@ def starts_block(quote: str, text: str, at: int) -> bool:
     (` # * - + > | [ ( " ' $ ! < _ ~ {), and the last non-space character before it is one of
     . ! ? : (a closing quote or bracket after that character is allowed).
     """
-    quote = quote.strip(_EDGE_ELLIPSIS)
+    quote = _trim(quote)
     before = text[:at]
     stripped = before.rstrip(" \t")
     if not stripped.strip() or re.search(r"\n[ \t]*\n\s*$", before):
@@ -180,28 +187,43 @@ def starts_block(quote: str, text: str, at: int) -> bool:
         if _BLOCK_MARKUP.match(quote) or _FENCE_OR_HEADING.match(previous_line):
             return True
     first_ok = quote[:1].isupper() or quote[:1].isdigit() or quote[:1] in _OPENERS
-    tail = before.rstrip().rstrip("\"')]”’")
-    return first_ok and tail[-1:] in (".", "!", "?", ":")
+    return first_ok and before.rstrip().rstrip(_CLOSERS)[-1:] in _SENTENCE_END
 
 
-def quote_status(quote: str, path: Path, line: int | None, page: int | None) -> tuple[bool, bool]:
-    """(located, starts a sentence or block) for a citation's quote in file `path`.
+def ends_block(quote: str, text: str, end: int) -> bool:
+    """Whether `quote`, ending at offset `end` of `text`, ends a sentence or block: its last
+    character (closing quotes, brackets and markup aside) is . ! ? or :, or what follows it
+    in the text is only whitespace, a blank line, or a new line that opens a block (list item,
+    heading, fence, table row, ... as above)."""
+    after = text[end:]
+    if _trim(quote).rstrip(_CLOSERS)[-1:] in _SENTENCE_END or not after.strip():
+        return True
+    head = re.match(r"[ \t]*\n([ \t]*\n)?[ \t]*", after)
+    return bool(head) and (head.group(1) is not None or bool(_BLOCK_MARKUP.match(after[head.end():])))
+
+
+@dataclass(frozen=True, slots=True)
+class QuoteStatus:
+    located: bool
+    starts: bool  # starts a sentence or block
+    ends: bool  # ends a sentence or block
+
+
+def quote_status(quote: str, path: Path, line: int | None, page: int | None) -> QuoteStatus:
+    """Where a citation's quote in file `path` stands.
 
     Where it is looked for: on the cited page for a PDF; for other files, in the whole reference
     text, and the occurrence nearest the cited line (Markdown / text, whose reference text is the
-    file itself) is judged; for HTML, whose reference text has no line numbers, the quote passes
-    when any occurrence starts a sentence or block.
+    file itself) is judged; for HTML, whose reference text has no line numbers, and on a PDF page,
+    each rule passes when any occurrence passes it.
     """
     pages = reference_pages(path)
-    if page is not None and 1 <= page <= len(pages):
-        text = pages[page - 1]
-    else:
-        text = "\n\n".join(pages)
-    starts = locate_quote(quote, text)
-    if not starts:
-        return False, False
-    if path.suffix.lower() in (".html", ".htm") or line is None or page is not None:
-        return True, any(starts_block(quote, text, s) for s in starts)
-    line_at = [text.count("\n", 0, s) + 1 for s in starts]
-    nearest = min(range(len(starts)), key=lambda i: abs(line_at[i] - line))
-    return True, starts_block(quote, text, starts[nearest])
+    text = pages[page - 1] if page is not None and 1 <= page <= len(pages) else "\n\n".join(pages)
+    spans = locate_quote(quote, text)
+    if not spans:
+        return QuoteStatus(False, False, False)
+    if path.suffix.lower() not in (".html", ".htm") and line is not None and page is None:
+        spans = [min(spans, key=lambda sp: abs(text.count("\n", 0, sp[0]) + 1 - line))]
+    return QuoteStatus(
+        True, any(starts_block(quote, text, s) for s, _ in spans), any(ends_block(quote, text, e) for _, e in spans)
+    )

@@ -9,7 +9,15 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 
-from docscore import holds_gold, locate_quote, normalize_loose, quote_status, starts_block  # noqa: E402
+from docscore import (  # noqa: E402
+    QuoteStatus,
+    ends_block,
+    holds_gold,
+    locate_quote,
+    normalize_loose,
+    quote_status,
+    starts_block,
+)
 
 WRAPPED = """# Caching
 
@@ -45,8 +53,9 @@ def test_holds_gold(answer, gold, held):
 
 def test_quote_is_located_across_hard_wraps():
     quote = "The cache is stored in `$XDG_CACHE_HOME/uv` on Unix, and the location can be changed"
-    [at] = locate_quote(quote, WRAPPED)
-    assert WRAPPED[at:].startswith("The cache is\nstored")
+    [(start, end)] = locate_quote(quote, WRAPPED)
+    assert WRAPPED[start:].startswith("The cache is\nstored")
+    assert WRAPPED[:end].endswith("location can be\nchanged")
 
 
 def test_quote_is_located_across_end_of_line_hyphens():
@@ -68,8 +77,24 @@ def test_quote_is_located_across_end_of_line_hyphens():
     ],
 )
 def test_starts_block_on_wrapped_markdown(quote, ok):
-    [at] = locate_quote(quote, WRAPPED)
+    [(at, _)] = locate_quote(quote, WRAPPED)
     assert starts_block(quote, WRAPPED, at) is ok
+
+
+@pytest.mark.parametrize(
+    ("quote", "ok"),
+    [
+        ("uv stores its cache in a system directory.", True),  # a full stop
+        ("The cache is stored in `$XDG_CACHE_HOME/uv` on Unix, and the location can be", False),  # a wrapped line
+        ("the location can be changed with a flag:", True),  # a colon that introduces the code
+        ("$ uv cache dir", True),  # the fence closes on the next line
+        ("To clear the cache, run `uv cache clean`", False),  # stops before its full stop
+        ("To clear the cache, run", False),
+    ],
+)
+def test_ends_block_on_wrapped_markdown(quote, ok):
+    [(_, end)] = locate_quote(quote, WRAPPED)
+    assert ends_block(quote, WRAPPED, end) is ok
 
 
 def test_lower_case_after_a_full_stop_is_not_a_sentence_start():
@@ -77,11 +102,12 @@ def test_lower_case_after_a_full_stop_is_not_a_sentence_start():
     assert not starts_block("uv then skips it.", text, text.index("uv then"))
 
 
-def test_quote_status_in_html_counts_element_starts_as_block_starts(tmp_path: Path):
+def test_quote_status_in_html_counts_element_boundaries_as_block_boundaries(tmp_path: Path):
     page = tmp_path / "ref.html"
     page.write_text("<html><body><nav>Home</nav><dl><dt><code>UV_OFFLINE</code></dt>"
                     "<dd><p>Equivalent to <code>--offline</code>. disables network</p></dd></dl></body></html>")
-    assert quote_status("UV_OFFLINE", page, None, None) == (True, True)
-    assert quote_status("Equivalent to --offline.", page, None, None) == (True, True)
-    assert quote_status("disables network", page, None, None) == (True, False)
-    assert quote_status("not on the page", page, None, None) == (False, False)
+    assert quote_status("UV_OFFLINE", page, None, None) == QuoteStatus(True, True, True)
+    assert quote_status("Equivalent to --offline.", page, None, None) == QuoteStatus(True, True, True)
+    assert quote_status("disables network", page, None, None) == QuoteStatus(True, False, True)
+    assert quote_status("Equivalent to", page, None, None) == QuoteStatus(True, True, False)
+    assert quote_status("not on the page", page, None, None) == QuoteStatus(False, False, False)
