@@ -155,7 +155,9 @@ def ask_docs(svc: QAService, corpus: Path, questions: list[DocQuestion]) -> list
         for c in answer.citations:
             path = cited_file(c.source)
             rel = path.relative_to(corpus).as_posix() if path.is_relative_to(corpus) else str(path)
-            status = quote_status(c.quote, path, c.start_line, c.page) if path.is_file() else QuoteStatus(False, False, False)
+            status = QuoteStatus(False, False, False)
+            if path.is_file():
+                status = quote_status(c.quote, path, c.start_line, c.page)
             cites.append({"file": rel, "where": c.location(), "quote": c.quote,
                           "located": status.located, "start_ok": status.starts, "end_ok": status.ends})
         answered = not answer.refused
@@ -192,7 +194,7 @@ def docs_metrics(records: list[dict]) -> Metrics:
 def failures(record: dict) -> list[str]:
     """Why a docs question failed, one phrase per check (empty: it passed every check)."""
     if record["refuse"]:
-        return [] if record["refused"] else [f"answered an unanswerable question (confidence {record['confidence']:.2f})"]
+        return [] if record["refused"] else [f"answered though unanswerable (confidence {record['confidence']:.2f})"]
     if record["refused"]:
         return [f"refused (confidence {record['confidence']:.2f})"]
     out = []
@@ -248,7 +250,8 @@ def bm25_baseline(folder: Path, questions: list[Question]) -> Metrics:
     answerable = [q for q in questions if not q.is_impossible]
     tokens = bm25s.tokenize([q.question for q in answerable], stopwords="en", stemmer=stemmer, show_progress=False)
     ids, _ = bm25.retrieve(tokens, k=5, show_progress=False)
-    top5 = [any(nq_hit(d, s, s + len(t), t, q) for d, s, t in (chunks[i] for i in row)) for q, row in zip(answerable, ids, strict=True)]
+    top5 = [any(nq_hit(d, s, s + len(t), t, q) for d, s, t in (chunks[i] for i in row))
+            for q, row in zip(answerable, ids, strict=True)]
     return {"questions": len(questions), "answerable": len(answerable), "chunks": len(chunks),
             "top5": share(top5), "index_s": index_s}
 
@@ -278,16 +281,19 @@ def measure_revision(rev: str, args: argparse.Namespace) -> dict:
     """Check out `rev` into a temporary git worktree and run this script against its src/."""
     with tempfile.TemporaryDirectory(prefix="qa-bot-rev-") as tmp:
         checkout, result = Path(tmp) / "checkout", Path(tmp) / "result.json"
-        subprocess.run(["git", "worktree", "add", "--detach", str(checkout), rev], cwd=ROOT, check=True, capture_output=True)
+        git = ["git", "-C", str(ROOT), "worktree"]
+        added = subprocess.run([*git, "add", "--detach", str(checkout), rev], capture_output=True, text=True)
+        if added.returncode:
+            sys.exit(f"--compare {rev}: cannot check it out: {added.stderr.strip().splitlines()[-1]}")
         try:
             cmd = [sys.executable, __file__, "--emit-json", str(result), "--data", str(args.data),
                    "--questions", str(args.questions), *(["--skip-nq"] if args.skip_nq else [])]
             subprocess.run(cmd, env={**os.environ, "PYTHONPATH": str(checkout / "src")}, check=True)
             got = json.loads(result.read_text())
         finally:
-            subprocess.run(["git", "worktree", "remove", "--force", str(checkout)], cwd=ROOT, check=True, capture_output=True)
+            subprocess.run([*git, "remove", "--force", str(checkout)], check=True, capture_output=True)
     if not Path(got["qa_bot"]).is_relative_to(checkout):
-        raise RuntimeError(f"--compare {rev}: the subprocess imported qa_bot from {got['qa_bot']}, not from the checkout")
+        raise RuntimeError(f"--compare {rev}: the subprocess imported qa_bot from {got['qa_bot']}, not the checkout")
     return got
 
 
@@ -331,7 +337,8 @@ def print_failures(name: str, records: list[dict], console: Console) -> None:
         if not problems:
             continue
         answer = " ".join(r["text"].split())[:160]
-        console.print(f"- {r['id']} ({r['kind']}, {r['source']}) {r['q']!r}: {'; '.join(problems)}\n    answer: {answer}",
+        head = f"- {r['id']} ({r['kind']}, {r['source']}) {r['q']!r}"
+        console.print(f"{head}: {'; '.join(problems)}\n    answer: {answer}",
                       highlight=False, markup=False)
 
 
@@ -372,7 +379,8 @@ def main() -> None:
     console.print(metrics_table("docs-corpus questions", DOCS_ROWS, {n: c["docs"] for n, c in columns.items()}, judged))
     if not args.skip_nq:
         nq = {n: c["nq"] for n, c in columns.items()}
-        nq[BM25_COLUMN] = bm25_baseline(args.data / "nq-dev-subset", load_questions(args.data / "nq-dev-subset", False, 10**9))
+        nq_folder = args.data / "nq-dev-subset"
+        nq[BM25_COLUMN] = bm25_baseline(nq_folder, load_questions(nq_folder, sample=False, limit=10**9))
         console.print(metrics_table("NQ dev subset", NQ_ROWS, nq, judged))
     if args.verbose:
         for name, c in columns.items():
