@@ -2,7 +2,7 @@
 
 Run from the repository root:
 
-    .venv/bin/python bench/docs.py                    # this tree (~3-4 min on 2 cores)
+    .venv/bin/python bench/docs.py                    # this tree (8-12 min on 2 busy cores)
     .venv/bin/python bench/docs.py --compare main     # and main, side by side (twice as long)
     .venv/bin/python bench/docs.py --check            # only validate bench/docs-questions.yaml
 
