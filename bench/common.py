@@ -3,22 +3,34 @@
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
 import resource
 import string
 import subprocess
 import sys
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
+from rich.table import Table
+from rich.text import Text
+
+# Benchmarks run offline and quietly. Set on import, before any model or vector-store library loads:
+# each benchmark imports this module before those.
+os.environ.update(
+    HF_HUB_OFFLINE="1", ANONYMIZED_TELEMETRY="False", ORT_DISABLE_TELEMETRY="1", HF_HUB_DISABLE_PROGRESS_BARS="1"
+)
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 WORK_DIR = Path(__file__).resolve().parent / "results" / "work"
 
 Span = tuple[int, int]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,3 +240,56 @@ class CitationStats:
             "cite_precision_quote": self.quote_ok / self.total,
             "cite_precision_passage": self.passage_ok / self.total,
         }
+
+
+# -- result tables -------------------------------------------------------------------------
+def timed(fn: Callable[[], T]) -> tuple[float, T]:
+    start = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - start, result
+
+
+@dataclass(frozen=True)
+class Row:
+    """One metric row of a results table, with its target where an issue sets one."""
+
+    key: str
+    label: str
+    fmt: str = "{:.3f}"
+    target: tuple[str, float] | None = None  # (">=" or "<=", bound), judged on qa-bot
+
+    def met(self, value: float) -> bool | None:
+        if self.target is None:
+            return None
+        op, bound = self.target
+        return value >= bound if op == ">=" else value <= bound
+
+    def target_text(self) -> str:
+        if self.target is None:
+            return ""
+        op, bound = self.target
+        return f"{'≥' if op == '>=' else '≤'} {self.fmt.format(bound)}"
+
+
+def metrics_table(title: str, rows: Sequence[Row], columns: dict[str, dict[str, float | None]], judged: set[str],
+                  target_label: str = "target") -> Table:
+    """One row per metric any column has; a column in `judged` is coloured by the row's target.
+    A metric a column reports as None shows "n/a"; one it does not report stays blank."""
+    table = Table(title=title, title_justify="left")
+    table.add_column("metric", no_wrap=True)
+    for name in columns:
+        table.add_column(name, justify="right")
+    table.add_column(target_label, justify="right")
+    for row in rows:
+        if not any(row.key in m for m in columns.values()):
+            continue
+        cells = []
+        for name, m in columns.items():
+            value = m.get(row.key)
+            if value is None:
+                cells.append(Text("n/a" if row.key in m else "", style="dim"))
+                continue
+            met = row.met(value) if name in judged else None
+            cells.append(Text(row.fmt.format(value), style={True: "green", False: "bold red", None: ""}[met]))
+        table.add_row(row.label, *cells, row.target_text())
+    return table

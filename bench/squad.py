@@ -45,80 +45,53 @@ columns use the same questions, and a second table per dataset compares them:
 
 from __future__ import annotations
 
+import argparse
+import gc
+import json
 import os
+import shutil
+import statistics
+import sys
+import time
+from pathlib import Path
 
-os.environ["HF_HUB_OFFLINE"] = "1"
-os.environ["ANONYMIZED_TELEMETRY"] = "False"
-os.environ["ORT_DISABLE_TELEMETRY"] = "1"
-os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
-
-import argparse  # noqa: E402
-import gc  # noqa: E402
-import json  # noqa: E402
-import shutil  # noqa: E402
-import statistics  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Callable  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import TypeVar  # noqa: E402
-
-from common import (  # noqa: E402
+from common import (
     DEFAULT_DATA,
     WORK_DIR,
+    CitationStats,
     Question,
     RankStats,
-    CitationStats,
     RefusalStats,
+    Row,
     contains_gold,
     latency_ms,
     load_articles,
     load_questions,
+    metrics_table,
     overlaps,
     peak_rss_mb,
     run_child,
     strip_markers,
+    timed,
     write_corpus,
 )
-from langchain_core.documents import Document  # noqa: E402
-from rich.console import Console  # noqa: E402
-from rich.table import Table  # noqa: E402
-from rich.text import Text  # noqa: E402
+from langchain_core.documents import Document
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
 
-from qa_bot.indexer import sync  # noqa: E402
-from qa_bot.schema import Answer, Chunk  # noqa: E402
-from qa_bot.service import QAService, make_encoder  # noqa: E402
-from qa_bot.settings import Settings  # noqa: E402
-from qa_bot.store import Store  # noqa: E402
-from qa_bot.text import sentence_spans  # noqa: E402
+from qa_bot.indexer import sync
+from qa_bot.schema import Answer, Chunk
+from qa_bot.service import QAService, make_encoder
+from qa_bot.settings import Settings
+from qa_bot.store import Store
+from qa_bot.text import sentence_spans
 
 DATASETS = {"v1.1": "squad-v1.1-dev", "v2.0": "squad-v2.0-dev"}
 COLUMNS = ("qa-bot", "bm25-only", "dense-only", "textbook")
 COLD_ASK_RUNS = 3
 
 Metrics = dict[str, float | None]
-T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Row:
-    key: str
-    label: str
-    fmt: str = "{:.3f}"
-    target: tuple[str, float] | None = None  # (">=" or "<=", bound), judged on qa-bot
-
-    def met(self, value: float) -> bool | None:
-        if self.target is None:
-            return None
-        op, bound = self.target
-        return value >= bound if op == ">=" else value <= bound
-
-    def target_text(self) -> str:
-        if self.target is None:
-            return ""
-        op, bound = self.target
-        return f"{'≥' if op == '>=' else '≤'} {self.fmt.format(bound)}"
 
 
 ROWS = (
@@ -163,12 +136,6 @@ LLM_ROWS = (
     Row("p50_ms", "warm latency p50 (ms)", "{:,.1f}"),
     Row("p95_ms", "warm latency p95 (ms)", "{:,.1f}"),
 )
-
-
-def timed(fn: Callable[[], T]) -> tuple[float, T]:
-    start = time.perf_counter()
-    result = fn()
-    return time.perf_counter() - start, result
 
 
 def is_hit(doc_id: str, start: int, end: int, q: Question) -> bool:
@@ -411,25 +378,8 @@ def run_textbook(corpus: Path, persist_dir: Path, questions: list[Question]) -> 
 
 # -- output --------------------------------------------------------------------------------
 def render(dataset: str, results: dict[str, Metrics], console: Console) -> None:
-    columns = [c for c in COLUMNS if c in results]
-    table = Table(title=f"SQuAD {dataset} dev", title_justify="left")
-    table.add_column("metric", no_wrap=True)
-    for c in columns:
-        table.add_column(c, justify="right")
-    table.add_column("target (qa-bot)", justify="right")
-    for row in ROWS:
-        if not any(row.key in results[c] for c in columns):
-            continue
-        cells = []
-        for c in columns:
-            value = results[c].get(row.key)
-            if value is None:
-                cells.append(Text("n/a" if row.key in results[c] else "", style="dim"))
-                continue
-            met = row.met(value) if c == "qa-bot" else None
-            cells.append(Text(row.fmt.format(value), style={True: "green", False: "bold red", None: ""}[met]))
-        table.add_row(row.label, *cells, row.target_text())
-    console.print(table)
+    columns = {c: results[c] for c in COLUMNS if c in results}
+    console.print(metrics_table(f"SQuAD {dataset} dev", ROWS, columns, judged={"qa-bot"}, target_label="target (qa-bot)"))
 
 
 def parse_args() -> argparse.Namespace:
