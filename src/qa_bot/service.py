@@ -87,6 +87,7 @@ class QAService:
 
                     self.generative = GenerativeAnswerer(self.backend, self.answerer, self.settings.llm_timeout)
                 self.generation = state.lexical_generation
+                log.debug("answering from %s, snapshot generation %s", self.store.location, self.generation)
                 self.unsearchable = state.unsearchable(lexical)
                 break
             self._seen = seen
@@ -119,6 +120,8 @@ class QAService:
             question = self.condense(question, history)
         retriever, answerer, generative = self._current()
         passages = retriever.retrieve(question)
+        log.debug("retrieved %d passages for %r (best: %s)", len(passages), question,
+                  passages[0].source if passages else None)
         if generative is not None:
             stream = GuardedStream(on_token, [p.chunk.text for p in passages]) if on_token else None
             answer = generative.answer(question, passages, stream)
