@@ -11,7 +11,7 @@ from langchain_tests.unit_tests import EmbeddingsUnitTests
 from qa_bot.langchain import QABotEmbeddings, QABotRetriever
 
 
-class TestQABotEmbeddingsUnit(EmbeddingsUnitTests):
+class QABotEmbeddingsParams:
     @property
     def embeddings_class(self) -> type[QABotEmbeddings]:
         return QABotEmbeddings
@@ -21,14 +21,12 @@ class TestQABotEmbeddingsUnit(EmbeddingsUnitTests):
         return {}
 
 
-class TestQABotEmbeddingsIntegration(EmbeddingsIntegrationTests):
-    @property
-    def embeddings_class(self) -> type[QABotEmbeddings]:
-        return QABotEmbeddings
+class TestQABotEmbeddingsUnit(QABotEmbeddingsParams, EmbeddingsUnitTests):
+    pass
 
-    @property
-    def embedding_model_params(self) -> dict:
-        return {}
+
+class TestQABotEmbeddingsIntegration(QABotEmbeddingsParams, EmbeddingsIntegrationTests):
+    pass
 
 
 class TestQABotRetrieverIntegration(RetrieversIntegrationTests):

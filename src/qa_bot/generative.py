@@ -28,6 +28,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from importlib import resources
 from pathlib import Path
 
 import yaml
@@ -42,7 +43,6 @@ from .text import STOPWORDS, sentence_spans, terms
 
 log = logging.getLogger(__name__)
 
-PROMPTS = Path(__file__).resolve().parents[2] / "prompts"
 HISTORY_TURNS = 3  # earlier turns shown to the model when condensing a follow-up
 HISTORY_CHARS = 300  # of each earlier answer
 
@@ -72,7 +72,8 @@ class Checked:
 
 @dataclass(frozen=True, slots=True)
 class Prompts:
-    """The prompt templates in prompts/, loaded once."""
+    """The prompt templates, loaded once: those packaged in qa_bot/prompts/, each replaced by a
+    file of the same name in `override` (QA_BOT_PROMPTS_DIR) when there is one."""
 
     system: str
     answer: PromptTemplate
@@ -81,18 +82,23 @@ class Prompts:
     examples: list[BaseMessage]
 
     @classmethod
-    def load(cls, folder: Path = PROMPTS) -> Prompts:
-        answer = PromptTemplate.from_file(folder / "answer.txt", encoding="utf-8")
-        passage = PromptTemplate.from_file(folder / "passage.txt", encoding="utf-8")
-        system = PromptTemplate.from_file(folder / "system.txt", encoding="utf-8").format(refusal=REFUSAL_TEXT)
+    def load(cls, override: Path | None = None) -> Prompts:
+        def read(name: str) -> str:
+            custom = override / name if override else None
+            if custom is not None and custom.is_file():
+                return custom.read_text(encoding="utf-8")
+            return resources.files("qa_bot").joinpath("prompts", name).read_text(encoding="utf-8")
+
+        answer = PromptTemplate.from_template(read("answer.txt"))
+        passage = PromptTemplate.from_template(read("passage.txt"))
+        system = PromptTemplate.from_template(read("system.txt")).format(refusal=REFUSAL_TEXT)
         examples: list[BaseMessage] = []
-        for ex in yaml.safe_load((folder / "examples.yaml").read_text(encoding="utf-8")):
+        for ex in yaml.safe_load(read("examples.yaml")):
             shown = [passage.format(n=n, source=p["source"], location=p["location"], text=p["text"]).strip()
                      for n, p in enumerate(ex["passages"], 1)]
             examples += [HumanMessage(answer.format(passages="\n\n".join(shown), question=ex["question"])),
                          AIMessage(ex["answer"] or REFUSAL_TEXT)]
-        condense = PromptTemplate.from_file(folder / "condense.txt", encoding="utf-8")
-        return cls(system, answer, passage, condense, examples)
+        return cls(system, answer, passage, PromptTemplate.from_template(read("condense.txt")), examples)
 
     def answer_messages(self, question: str, passages: list[Passage]) -> list[BaseMessage]:
         shown = [self.passage.format(n=n, source=p.source, location=_location(p), text=_inert(p.chunk.text)).strip()

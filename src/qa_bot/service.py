@@ -83,9 +83,10 @@ class QAService:
                     self.settings.refusal_threshold,
                 )
                 if self.backend is not None:
-                    from .generative import GenerativeAnswerer  # LangChain prompts load only when used
+                    from .generative import GenerativeAnswerer, Prompts  # LangChain prompts load only when used
 
-                    self.generative = GenerativeAnswerer(self.backend, self.answerer, self.settings.llm_timeout)
+                    self.generative = GenerativeAnswerer(self.backend, self.answerer, self.settings.llm_timeout,
+                                                         Prompts.load(self.settings.prompts_dir))
                 self.generation = state.lexical_generation
                 log.debug("answering from %s, snapshot generation %s", self.store.location, self.generation)
                 self.unsearchable = state.unsearchable(lexical)

@@ -117,3 +117,6 @@ class Settings(BaseSettings):
                              'e.g. {"123": "index-a", "456": "index-b"}') from None
 
     llm_threads: int | None = Field(None, ge=1, description="CPU threads generating for llamacpp:; unset = half the cores.")
+    prompts_dir: Path | None = Field(
+        None, description="A folder whose prompt files (system.txt, answer.txt, ...) replace the packaged ones, file by file.",
+    )
