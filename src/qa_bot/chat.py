@@ -12,11 +12,11 @@ from typing import TextIO
 from prompt_toolkit import PromptSession
 from prompt_toolkit.history import FileHistory
 
+from .followup import remember
 from .format import render
 from .sanitize import printable
 
 HISTORY = Path.home() / ".cache" / "qa-bot" / "chat_history"
-MAX_TURNS = 6  # earlier turns kept to resolve follow-ups
 COMMANDS = {
     "/help": "list these commands",
     "/quit": "leave (also /exit or Ctrl-D)",
@@ -103,7 +103,7 @@ def run_chat(service, session: PromptSession | PipedLines | None = None, echo=pr
             answer = service.answer(question, history=history, on_token=draft)
             draft.close()
             echo(render(answer) + "\n")
-            history = (history + [(answer.question, answer.text)])[-MAX_TURNS:]
+            history = remember(history, answer)
         except Exception as exc:  # one bad question must not end the session
             draft.close()
             echo(printable(f"error: {exc}"))

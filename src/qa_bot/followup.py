@@ -9,8 +9,14 @@ is appended, which is enough for lexical and dense retrieval to find the same pa
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from .text import STOPWORDS
+
+if TYPE_CHECKING:
+    from .schema import Answer
+
+MAX_TURNS = 6  # earlier turns a conversation (REPL or Discord thread) keeps to resolve follow-ups
 
 REFERENCES = frozenset(
     "it they them its their this that he she his her those these".split()
@@ -19,6 +25,12 @@ REFERENCES = frozenset(
 _TOKEN = re.compile(r"[^\W_]+(?:['’.\-][^\W_]+)*", re.UNICODE)
 # Words that start questions or carry no topic even when capitalised.
 _NOISE = STOPWORDS | frozenset("many much please ok okay thanks".split())
+
+
+def remember(history: list[tuple[str, str]], answer: Answer) -> list[tuple[str, str]]:
+    """The conversation with `answer`'s turn added (its standalone question), the oldest turns
+    dropped beyond MAX_TURNS."""
+    return (history + [(answer.question, answer.text)])[-MAX_TURNS:]
 
 
 def condense(question: str, history: list[tuple[str, str]]) -> str:

@@ -24,16 +24,23 @@ from .fake_discord import GUILD_ID, FakeDiscord
 
 
 class SpyService(QAService):
-    """The real answer service, recording each question it is asked (and, to stand in for a
-    big index or a bug, optionally slower or failing on a marker)."""
+    """The real answer service, recording each question it is asked, a follow-up as it was made
+    standalone (and, to stand in for a big index or a bug, optionally slower or failing on a marker)."""
 
     def __init__(self, *args, delay: float = 0.0, fail_on: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.questions: list[str] = []
         self.delay = delay
         self.fail_on = fail_on
+        self._asking = threading.local()  # which entry of `questions` this thread is answering
+
+    def condense(self, question: str, history):
+        standalone = super().condense(question, history)
+        self.questions[self._asking.index] = standalone
+        return standalone
 
     def answer(self, question: str, **kwargs):
+        self._asking.index = len(self.questions)
         self.questions.append(question)
         if self.delay:
             time.sleep(self.delay)

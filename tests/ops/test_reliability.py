@@ -88,7 +88,7 @@ def test_eight_threads_asking_during_a_sync_never_fail_nor_cite_an_uncommitted_f
                 answer = service.answer(questions[n % len(questions)])
                 committed = store.load_state().files  # read after answering: commits only add
                 seen.append((answer, set(committed)))
-            except Exception as exc:  # noqa: BLE001 - the assertion is that there are none
+            except Exception:  # noqa: BLE001 - the assertion is that there are none
                 errors.append(traceback.format_exc())
             n += 1
 

@@ -12,7 +12,8 @@ from discord.ext import commands
 
 from ..settings import Settings
 from ..store import StoreError
-from .cog import NO_MENTIONS, QACog, Services, VoteButton
+from .cog import QACog, Services, VoteButton
+from .draft import NO_MENTIONS
 
 log = logging.getLogger(__name__)
 

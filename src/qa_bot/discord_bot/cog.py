@@ -6,54 +6,35 @@ import asyncio
 import logging
 import math
 import re
-import time
 import uuid
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, replace
 from functools import partial
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from ..feedback import Vote, record_vote
+from ..followup import remember
 from ..schema import Answer
 from ..service import QAService, make_encoder
 from ..settings import Settings
-from .format import LIMIT, reply_parts, safe
+from .draft import NO_MENTIONS, Draft
+from .format import reply_parts
+from .lru import LRU
 from .pool import AnswerPool, Busy
 from .ratelimit import TokenBuckets
 
 log = logging.getLogger(__name__)
 
-NO_MENTIONS = discord.AllowedMentions.none()
-MAX_TURNS = 6  # earlier turns a conversation keeps for follow-ups
-EDIT_INTERVAL = 1.0  # seconds between edits of a streaming answer (Discord rate-limits edits)
 NOT_HERE = "I don't answer questions in this channel."
 BUSY = "I'm busy with other questions right now; please try again in a minute."
 APOLOGY = "Sorry, something went wrong while answering (error id `{}`). Please try again later."
 STALE_VOTE = "I no longer have that answer, so I can't record the vote; ask again to rate a fresh one."
 THANKS = {"up": "Thanks for the 👍!", "down": "Thanks; this question goes on the list to improve."}
-
-K = TypeVar("K")
-V = TypeVar("V")
-
-
-class LRU(OrderedDict[K, V], Generic[K, V]):
-    """A dict that forgets its least recently written keys beyond `size`."""
-
-    def __init__(self, size: int):
-        super().__init__()
-        self.size = size
-
-    def __setitem__(self, key: K, value: V) -> None:
-        super().__setitem__(key, value)
-        self.move_to_end(key)
-        if len(self) > self.size:
-            self.popitem(last=False)
-
 
 class Services:
     """Which answer service a channel gets: a mapped channel only ever sees its own index."""
@@ -73,6 +54,17 @@ class Services:
 
     def for_channel(self, channel_id: int | None) -> QAService:
         return self.by_channel.get(channel_id, self.default) if channel_id is not None else self.default
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """Where one answer goes: its parts, its streamed draft, an apology if it fails."""
+
+    send: Callable[..., Awaitable[discord.Message | None]]
+    draft: Callable[..., Awaitable[discord.Message]]
+    fail: Callable[[str], Awaitable[Any]]
+    typing: Callable[[], AbstractAsyncContextManager[Any]] = nullcontext
+    conversation: Any = None  # the thread or DM whose follow-ups this answer resolves
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,31 +149,22 @@ class QACog(commands.Cog, name="QA"):
             return f"You're asking faster than I can answer; try again in {math.ceil(wait)} s."
         return None
 
-    # -- /ask -----------------------------------------------------------------------------
+    # -- /ask ---------------------------------------------------------------------------------
     @app_commands.command(name="ask", description="Ask the documents; the answer cites its sources.")
     @app_commands.describe(question="What you want to know")
     async def ask(self, interaction: discord.Interaction, question: str) -> None:
-        question = " ".join(question.split())
         if not self.allowed(interaction.channel):
             return await notice(interaction, NOT_HERE)
-        problem = self.check(interaction.user.id, question)
-        if problem:
-            return await notice(interaction, problem)
-        try:
-            slot = self.pool.reserve()
-        except Busy:
-            return await notice(interaction, BUSY)
-        home = home_channel(interaction.channel)
-        with slot:
-            try:
-                await interaction.response.defer(thinking=True)  # Discord's 3-second deadline
-                draft = Draft(partial(interaction.edit_original_response, allowed_mentions=NO_MENTIONS))
-                service = self.services.for_channel(home)
-                answer = await slot.run(partial(service.answer, question, on_token=draft.on_token))
-                await self.post(answer, home, partial(interaction.followup.send, wait=True,
-                                                      allowed_mentions=NO_MENTIONS), await draft.finish())
-            except Exception:
-                await apologize(partial(notice, interaction), question)
+        say = partial(notice, interaction)
+
+        async def deliver() -> Delivery:
+            await interaction.response.defer(thinking=True)  # Discord's 3-second deadline
+            return Delivery(
+                send=partial(interaction.followup.send, wait=True, allowed_mentions=NO_MENTIONS),
+                draft=partial(interaction.edit_original_response, allowed_mentions=NO_MENTIONS), fail=say)
+
+        await self._answer(interaction.user.id, " ".join(question.split()), home_channel(interaction.channel),
+                           [], say, deliver)
 
     # -- mentions, DMs and follow-ups -------------------------------------------------------
     @commands.Cog.listener()
@@ -199,35 +182,43 @@ class QACog(commands.Cog, name="QA"):
         if not self.allowed(channel):
             return  # silently: the bot has no business in this channel
         question = strip_mention(message.content, me.id)
-        problem = self.check(message.author.id, question)
+
+        async def deliver() -> Delivery:
+            target = channel if in_conversation else await self.open_thread(message, question)
+            send = partial(target.send, allowed_mentions=NO_MENTIONS)
+            return Delivery(send=send, draft=send, fail=send, typing=target.typing, conversation=target)
+
+        history = self.conversations.get(channel.id, []) if in_conversation else []
+        await self._answer(message.author.id, question, home_channel(channel), history,
+                           partial(message.reply, mention_author=False, allowed_mentions=NO_MENTIONS), deliver)
+
+    async def _answer(self, user_id: int, question: str, home: int | None, history: list[tuple[str, str]],
+                      say: Callable[[str], Awaitable[Any]], deliver: Callable[[], Awaitable[Delivery]]) -> None:
+        """The one way a question is answered, whichever way it came: the per-user gates (told
+        through `say`), a worker slot, then `deliver()` opens where the answer goes; the answer
+        streams there as a draft and is posted with its vote buttons. Never raises."""
+        problem = self.check(user_id, question)
         if problem:
-            return await message.reply(problem, mention_author=False, allowed_mentions=NO_MENTIONS)
+            return await say(problem)
         try:
             slot = self.pool.reserve()
         except Busy:
-            return await message.reply(BUSY, mention_author=False, allowed_mentions=NO_MENTIONS)
-        home = home_channel(channel)
-        target = channel
-        history = self.conversations.get(channel.id, []) if in_conversation else []
+            return await say(BUSY)
+        out: Delivery | None = None
         with slot:
             try:
-                if not in_conversation:
-                    target = await self.open_thread(message, question)
+                out = await deliver()
+                draft = Draft(out.draft)
                 service = self.services.for_channel(home)
-                draft = Draft(partial(target.send, allowed_mentions=NO_MENTIONS))
-
-                def work() -> Answer:  # a follow-up is made standalone (maybe by the LLM) off the loop too
-                    return service.answer(service.condense(question, history), on_token=draft.on_token)
-
-                async with target.typing():
-                    answer = await slot.run(work)
-                await self.post(answer, home, partial(target.send, allowed_mentions=NO_MENTIONS),
-                                await draft.finish())
+                async with out.typing():
+                    answer = await slot.run(partial(service.answer, question, history=history,
+                                                    on_token=draft.on_token))
+                await self.post(answer, home, out.send, await draft.finish())
             except Exception:
-                return await apologize(partial(target.send, allowed_mentions=NO_MENTIONS), question)
-        if isinstance(target, (discord.Thread, discord.DMChannel)):
-            turns = self.conversations.get(target.id, []) + [(answer.question, answer.text)]
-            self.conversations[target.id] = turns[-MAX_TURNS:]
+                return await apologize(out.fail if out else say, question)
+        if isinstance(out.conversation, (discord.Thread, discord.DMChannel)):
+            key = out.conversation.id
+            self.conversations[key] = remember(self.conversations.get(key, []), answer)
 
     async def open_thread(self, message: discord.Message, question: str) -> discord.abc.Messageable:
         """A thread for the answer and its follow-ups; the channel itself where that fails."""
@@ -265,55 +256,6 @@ class QACog(commands.Cog, name="QA"):
             await notice(interaction, THANKS[vote])
         except Exception:
             await apologize(partial(notice, interaction), posted.answer.question)
-
-
-class Draft:
-    """A generative answer shown while the LLM writes it: one message, edited at most once per
-    EDIT_INTERVAL. Tokens arrive on a worker thread; Discord is only called from the loop."""
-
-    def __init__(self, create: Callable[..., Awaitable[discord.Message]]):
-        self.create = create
-        self.loop = asyncio.get_running_loop()
-        self.text = ""
-        self.message: discord.Message | None = None
-        self._task: asyncio.Task | None = None
-        self._done = asyncio.Event()
-        self._last = -math.inf  # when the draft was last shown
-
-    def on_token(self, token: str) -> None:
-        self.loop.call_soon_threadsafe(self._add, token)
-
-    def _add(self, token: str) -> None:
-        self.text += token
-        if self._task is None or self._task.done():
-            self._task = self.loop.create_task(self._show())
-
-    async def _show(self) -> None:
-        shown = None
-        while shown != self.text and not self._done.is_set():
-            wait = self._last + EDIT_INTERVAL - time.monotonic()
-            if wait > 0:
-                try:  # finish() ends the wait: the checked answer is ready
-                    await asyncio.wait_for(self._done.wait(), wait)
-                    return
-                except TimeoutError:
-                    pass
-            shown, self._last = self.text, time.monotonic()
-            content = safe(shown)[: LIMIT - 2] + " …"  # a long draft shows its beginning
-            try:
-                if self.message is None:
-                    self.message = await self.create(content=content)
-                else:
-                    self.message = await self.message.edit(content=content, allowed_mentions=NO_MENTIONS)
-            except discord.HTTPException as exc:  # a lost draft edit is harmless: the final one counts
-                log.warning("could not show the draft answer (HTTP %s)", exc.status)
-
-    async def finish(self) -> discord.Message | None:
-        """Stop editing; the message to turn into the checked answer, if one was shown."""
-        self._done.set()
-        if self._task is not None:
-            await self._task
-        return self.message
 
 
 async def notice(interaction: discord.Interaction, text: str) -> None:
