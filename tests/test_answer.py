@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from qa_bot.answer import REFUSAL_TEXT
+from qa_bot.errors import InputError
 from qa_bot.indexer import sync
 from qa_bot.service import QAService
 from qa_bot.store import Store
@@ -83,7 +84,7 @@ def test_refusal_threshold_is_a_setting(seed_index, encoder):
 
 
 def test_empty_question_is_rejected(seed_service):
-    with pytest.raises(ValueError, match="empty"):
+    with pytest.raises(InputError, match="empty"):
         seed_service.answer("   ")
 
 

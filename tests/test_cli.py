@@ -179,3 +179,19 @@ def test_an_index_folder_inside_the_indexed_folder_is_ignored_and_readable_by_ot
     for path in [index_dir, *index_dir.rglob("*")]:  # a bot running as another user can read it all
         mode = path.stat().st_mode
         assert mode & stat.S_IROTH and (not path.is_dir() or mode & stat.S_IXOTH), (path, oct(mode))
+
+
+def test_user_errors_are_one_line_but_a_bug_keeps_its_traceback(seed_index, monkeypatch):
+    from qa_bot.answer import ExtractiveAnswerer
+
+    runner = CliRunner()
+    empty = runner.invoke(cli, ["--index-dir", str(seed_index), "ask", "   "])
+    assert empty.exit_code == 2 and empty.stderr == "qa-bot: error: the question is empty\n"
+
+    def bug(self, question, passages):
+        raise ValueError("a bug, not the user's doing")
+
+    monkeypatch.setattr(ExtractiveAnswerer, "answer", bug)
+    crashed = runner.invoke(cli, ["--index-dir", str(seed_index), "ask", "How many countries co-sponsored it?"])
+    assert crashed.exit_code == 1 and isinstance(crashed.exception, ValueError)  # not turned into "error: ..."
+    assert "qa-bot: error" not in crashed.output

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from qa_bot.errors import InputError
 from qa_bot.evaluate import Case, check, contains_phrase
 from qa_bot.schema import Answer, Citation
 
@@ -54,5 +55,5 @@ def test_feedback_log_without_thumbs_down_is_a_clear_error(tmp_path):
 
     log = tmp_path / "feedback.jsonl"
     log.write_text("")
-    with pytest.raises(ValueError, match="feedback.jsonl: no thumbs-down votes"):
+    with pytest.raises(InputError, match="feedback.jsonl: no thumbs-down votes"):
         load_cases(log)

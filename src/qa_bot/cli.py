@@ -57,15 +57,15 @@ class _Group(click.Group):
     def invoke(self, ctx):
         from pydantic import ValidationError
 
-        from .store import StoreError
+        from .errors import QABotError
 
         try:
             return super().invoke(ctx)
-        except (StoreError, FileNotFoundError, PermissionError, ValueError) as exc:
-            if isinstance(exc, ValidationError):
-                raise UserError("; ".join(
-                    f"bad setting QA_BOT_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}"
-                    for e in exc.errors())) from None
+        except ValidationError as exc:
+            raise UserError("; ".join(
+                f"bad setting QA_BOT_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}"
+                for e in exc.errors())) from None
+        except (QABotError, OSError) as exc:  # anything else is a bug: its traceback shows
             raise UserError(str(exc)) from None
 
 

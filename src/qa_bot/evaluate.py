@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from .errors import InputError
 from .schema import Answer
 
 
@@ -39,7 +40,7 @@ def load_cases(path: Path) -> list[Case]:
 
         cases = [Case(**c) for c in thumbs_down_cases(path)]
         if not cases:
-            raise ValueError(f"{path}: no thumbs-down votes to turn into cases")
+            raise InputError(f"{path}: no thumbs-down votes to turn into cases")
         return cases
     return _load_cases_file(path)
 
@@ -48,19 +49,19 @@ def _load_cases_file(path: Path) -> list[Case]:
     try:
         raw = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path}: cannot read ({exc})") from None
+        raise InputError(f"{path}: cannot read ({exc})") from None
     is_yaml = path.suffix.lower() in (".yaml", ".yml")
     try:
         data = yaml.safe_load(raw) if is_yaml else json.loads(raw)
     except (ValueError, yaml.YAMLError) as exc:  # json.JSONDecodeError is a ValueError
         kind = "YAML" if is_yaml else "JSON"
-        raise ValueError(f"{path}: not valid {kind} ({str(exc).splitlines()[0]})") from None
+        raise InputError(f"{path}: not valid {kind} ({str(exc).splitlines()[0]})") from None
     try:
         return CasesFile.model_validate(data).cases
     except ValidationError as exc:
         e = exc.errors()[0]
         where = ".".join(map(str, e["loc"]))
-        raise ValueError(f"{path}: {where}: {e['msg']}") from None
+        raise InputError(f"{path}: {where}: {e['msg']}") from None
 
 
 def contains_phrase(text: str, phrase: str) -> bool:

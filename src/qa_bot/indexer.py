@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from .chunking import chunk_document, make_splitter
 from .embeddings import Encoder
+from .errors import InputError
 from .ingest import IngestError, Skipped, discover, file_hash, load
 from .lock import writer
 from .schema import Chunk
@@ -217,10 +218,10 @@ def _forget(paths: list[Path], store: Store) -> SyncReport:
     for target in targets:
         inside = [r for r in state.roots if target != Path(r) and target.is_relative_to(r)]
         if inside:
-            raise ValueError(f"{target} lies inside the indexed folder {inside[0]}, whose next sync would add it "
+            raise InputError(f"{target} lies inside the indexed folder {inside[0]}, whose next sync would add it "
                              "back; forget that folder, or hide this one (a name starting with '.')")
         if not any(under(k, [target]) for k in [*state.roots, *state.files]):
-            raise ValueError(f"{target}: not in the index (its folders: {', '.join(state.roots) or 'none'})")
+            raise InputError(f"{target}: not in the index (its folders: {', '.join(state.roots) or 'none'})")
     for key in [k for k in state.files if under(k, targets)]:
         store.delete(state.files.pop(key).chunks)
         report.removed.append(key)

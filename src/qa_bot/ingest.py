@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .errors import InputError
 from .sanitize import strip_hidden
 
 TEXT_SUFFIXES = {".txt", ".text"}
@@ -83,7 +84,7 @@ def discover(paths: list[Path], allow_outside: bool = False,
     skipped: list[Skipped] = []
     for given in paths:
         if not allow_outside and ".." in given.parts:
-            raise ValueError(f"{given}: '..' in a path to index is refused; give the folder itself "
+            raise InputError(f"{given}: '..' in a path to index is refused; give the folder itself "
                              "(or set QA_BOT_ALLOW_OUTSIDE_PATHS=true)")
         if not given.exists():
             raise FileNotFoundError(f"no such file or folder: {given}")

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from .errors import ConfigError
+
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
@@ -32,13 +34,13 @@ class BackendSpec:
 
     @classmethod
     def parse(cls, spec: str) -> BackendSpec:
-        """`extractive`, `openai:<model>`, `ollama:<model>` or `llamacpp:<path.gguf>`."""
+        """`extractive`, `openai:<model>`, `ollama:<model>` or `llamacpp:<path.gguf>`; else ConfigError."""
         kind, _, target = spec.strip().partition(":")
         if kind == "extractive" and not target:
             return cls("extractive")
         if kind in EXTRAS and target.strip():
             return cls(kind, target.strip())  # type: ignore[arg-type]
-        raise ValueError(
+        raise ConfigError(
             f"QA_BOT_LLM={spec!r}: expected extractive, openai:<model>, ollama:<model> or llamacpp:<path.gguf>"
         )
 
@@ -61,7 +63,7 @@ class Backend:
 def make_backend(settings: Settings) -> Backend | None:
     """The configured chat model, or None for the extractive default.
 
-    Raises ValueError (one line for the CLI) for a missing extra or GGUF file, and
+    Raises ConfigError (one line for the CLI) for a missing extra or GGUF file, and
     BackendUnavailable when an in-process model fails its start-up check; a server that is
     down is not an error here but a fallback at answer time.
     """
@@ -75,7 +77,7 @@ def make_backend(settings: Settings) -> Backend | None:
             return Backend(spec, _ollama(spec.target, settings))
         return Backend(spec, _llamacpp(spec.target, settings), threading.Lock())
     except ImportError as exc:
-        raise ValueError(
+        raise ConfigError(
             f"QA_BOT_LLM={spec} needs the '{EXTRAS[spec.kind]}' extra ({exc.name or exc} is missing): "
             f"pip install 'qa-bot[{EXTRAS[spec.kind]}]'"
         ) from None
@@ -104,7 +106,7 @@ def _ollama(model: str, s: Settings) -> BaseChatModel:
 def _llamacpp(path: str, s: Settings) -> BaseChatModel:
     gguf = Path(path).expanduser()
     if not gguf.is_file():
-        raise ValueError(f"QA_BOT_LLM=llamacpp:{path}: no such GGUF file")
+        raise ConfigError(f"QA_BOT_LLM=llamacpp:{path}: no such GGUF file")
     import llama_cpp  # noqa: F401  (the ImportError names the missing extra)
 
     from .llamacpp import LlamaCppChat, probe

@@ -11,6 +11,7 @@ from pathlib import Path
 from .answer import ExtractiveAnswerer
 from .calibration import Calibration
 from .embeddings import Encoder
+from .errors import InputError
 from .followup import condense as condense_by_rule
 from .llm import BackendUnavailable, make_backend
 from .retrieve import Retriever
@@ -116,7 +117,7 @@ class QAService:
         whole words at a time, already through the output guard."""
         question = " ".join(strip_hidden(question).split())
         if not question:
-            raise ValueError("the question is empty")
+            raise InputError("the question is empty")
         if history:
             question = self.condense(question, history)
         retriever, answerer, generative = self._current()

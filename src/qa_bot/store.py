@@ -33,6 +33,8 @@ import uuid  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
+
+from .errors import StoreError  # noqa: E402,F401  (raised here; callers import it from here too)
 from urllib.parse import urlsplit  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -46,10 +48,6 @@ STATE_ID = "state"  # the one record of the server-side state collection
 LEASE_ID = "writer"  # the other: which sync may write (lock.py)
 PAGE = 5000  # rows per Chroma get, so big collections are read in bounded pieces
 VECTORS = "vectors.npy"  # in a lexical snapshot: row i is the vector of its chunk table's chunk i
-
-
-class StoreError(Exception):
-    """The index folder is missing, unreadable or from incompatible settings."""
 
 
 @dataclass

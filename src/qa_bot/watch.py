@@ -17,7 +17,8 @@ from .embeddings import Encoder
 from .indexer import SyncReport, sync
 from .ingest import SUPPORTED
 from .settings import Settings
-from .store import Store, StoreError
+from .errors import QABotError
+from .store import Store
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,7 @@ def _watch_once(paths: list[Path], settings: Settings, encoder: Encoder, store: 
     def run() -> None:
         try:
             report = sync(paths, settings, encoder, store)
-        except (StoreError, OSError, ValueError) as exc:
+        except (QABotError, OSError) as exc:
             log.error("sync failed, retrying at the next change: %s", exc)
         except Exception:  # noqa: BLE001 - an unforeseen bug: its traceback, and the next change retries
             log.exception("sync failed, retrying at the next change")

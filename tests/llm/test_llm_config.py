@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+from qa_bot.errors import ConfigError
 from qa_bot.generative import Prompts
 from qa_bot.llamacpp import describe_exit
 from qa_bot.llm import BackendSpec, make_backend
@@ -31,7 +32,7 @@ def test_backend_specs(spec, parsed):
 
 @pytest.mark.parametrize("spec", ["gpt-4", "openai:", "extractive:x", "llamacpp"])
 def test_bad_specs_say_what_is_expected(spec):
-    with pytest.raises(ValueError, match="expected extractive, openai:<model>"):
+    with pytest.raises(ConfigError, match="expected extractive, openai:<model>"):
         BackendSpec.parse(spec)
 
 
@@ -40,7 +41,7 @@ def test_extractive_needs_no_backend(tmp_path):
 
 
 def test_missing_gguf_is_a_one_line_error(tmp_path):
-    with pytest.raises(ValueError, match="no such GGUF file"):
+    with pytest.raises(ConfigError, match="no such GGUF file"):
         make_backend(make_settings(tmp_path, llm=f"llamacpp:{tmp_path / 'none.gguf'}"))
 
 

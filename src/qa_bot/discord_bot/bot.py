@@ -11,7 +11,7 @@ import discord
 from discord.ext import commands
 
 from ..settings import Settings
-from ..store import StoreError
+from ..errors import QABotError
 from .cog import QACog, Services, VoteButton
 from .draft import NO_MENTIONS
 
@@ -64,7 +64,7 @@ def run(settings: Settings, guild_id: int | None = None) -> int:
         return fail("no Discord bot token: set DISCORD_TOKEN in the environment or in .env")
     try:
         services = Services.load(settings)
-    except StoreError as exc:
+    except QABotError as exc:
         return fail(str(exc))
     if not logging.getLogger().handlers:
         discord.utils.setup_logging(level=logging.INFO, root=True)
