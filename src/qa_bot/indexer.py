@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .chunking import chunk_document, make_splitter
+from .chunking import LAYOUT, chunk_document, make_splitter
 from .embeddings import Encoder
 from .ingest import IngestError, Skipped, discover, file_hash, load
 from .lexical import LexicalIndex
@@ -42,6 +42,7 @@ def fingerprint(settings: Settings, encoder: Encoder) -> dict:
     return {
         "model": encoder.name,
         "chunk_tokens": settings.chunk_tokens,
+        "layout": LAYOUT,
     }
 
 
@@ -127,7 +128,7 @@ def sync(
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="qa-bot-store") as writer:
             writing = None
             for part in parts:
-                vectors = encoder.encode([c.text for c in part], on_batch=advance)
+                vectors = encoder.encode([c.indexed_text for c in part], on_batch=advance)
                 if writing is not None:
                     writing.result()  # the writer's error stops the run; one batch in flight at most
                 writing = writer.submit(write, part, vectors)
