@@ -6,7 +6,7 @@ import re
 
 import discord
 
-from ..format import source_line
+from ..format import segments, source_line
 from ..schema import Answer
 
 LIMIT = 2000  # Discord rejects longer message content
@@ -35,7 +35,12 @@ def reply_parts(answer: Answer, limit: int = LIMIT) -> list[str]:
     """The reply as messages of at most `limit` characters, split only between whole pieces."""
     if answer.refused:
         return [f"Sorry, {answer.text} {REFUSAL_HINT}"]
-    pieces = _sentences(safe(answer.text))
+    pieces: list[tuple[str, str]] = []
+    for seg in segments(answer.text):
+        if seg.code:
+            pieces += [("\n", block) for block in _fenced(seg.text, seg.lang, limit)]
+        else:
+            pieces += _sentences(safe(seg.text.strip("\n")))
     sources = [safe(source_line(c, width=QUOTE_CHARS)) for c in answer.citations]
     if sources:
         # The heading travels with the first source line so it never ends a message alone.
@@ -44,6 +49,24 @@ def reply_parts(answer: Answer, limit: int = LIMIT) -> list[str]:
     if answer.notice:  # e.g. why the LLM's answer was replaced by the extractive one
         pieces.append(("\n", f"-# {safe(answer.notice)}"))
     return pack(pieces, limit)
+
+
+def _fenced(code: str, lang: str, limit: int) -> list[str]:
+    """A code block as fenced blocks of at most `limit` characters, cut between lines; shown
+    verbatim (Discord renders nothing inside a fence, so nothing is escaped but fences)."""
+    code = code.replace("```", "`\u200b``")
+    head, tail = f"```{lang}\n", "\n```"
+    room = limit - len(head) - len(tail)
+    blocks, current = [], ""
+    for line in code.split("\n"):
+        for bit in _cut(line, room) or [""]:
+            if current and len(current) + 1 + len(bit) > room:
+                blocks.append(current)
+                current = bit
+            else:
+                current = f"{current}\n{bit}" if current else bit
+    blocks.append(current)
+    return [head + b + tail for b in blocks]
 
 
 def _sentences(text: str) -> list[tuple[str, str]]:
