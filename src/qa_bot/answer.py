@@ -124,7 +124,7 @@ class ExtractiveAnswerer:
         """Evidence for answerability. Near-miss questions usually name something (a high-idf
         term) that the best passage lacks, hence passage coverage and the rarest missing term."""
         weights = self.lexical.term_weights(question)
-        in_passage = set(terms(best.passage.chunk.text))
+        in_passage = set(terms(best.passage.chunk.indexed_text))
         passage_cov = coverage(weights, in_passage)
         missing = max((w for t, w in weights.items() if t not in in_passage), default=0.0)
         top_dense = max((p.dense for p in passages), default=0.0)

@@ -108,19 +108,23 @@ def _atoms(doc: Document, splitter: Splitter, spans: dict[int, list[tuple[int, i
             continue
         else:
             pieces = [(b.start, b.end)]
+        cursor = b.start
         for s, e in pieces:
+            gap = gap or bool(text[cursor:s].strip())  # furniture cut out of this block before it
+            cursor = e
             n = splitter.count(text[s:e])
             if n <= splitter.max_tokens:
                 out.append(_Atom(s, e, b, n, gap))
             else:
-                cursor = s
+                pos = s
                 for piece in splitter.fallback.split_text(text[s:e]):
-                    at = text.find(piece, cursor, e)
+                    at = text.find(piece, pos, e)
                     if at >= 0:
-                        cursor = at + len(piece)
-                        out.append(_Atom(at, cursor, b, splitter.count(piece), gap))
+                        pos = at + len(piece)
+                        out.append(_Atom(at, pos, b, splitter.count(piece), gap))
                         gap = False
             gap = False
+        gap = bool(text[cursor : b.end].strip())
     return out
 
 

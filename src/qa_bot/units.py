@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from .blocks import CODE, ENTRY, ITEM, PROSE, ROW, Block, is_junk, trim_furniture
+from .text import sentence_spans
 
 MAX_UNIT_CHARS = 1500  # an introduced list or code block is cut off after this (whole blocks)
+WINDOW = 2000
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,12 +37,33 @@ def _segmenter():
 
 def sentences(text: str, block: Block) -> list[tuple[int, int]]:
     """Sentence spans (offsets into `text`) of one prose block, page furniture left out."""
-    source = text[block.start : block.end]
     # Hard wraps are spaces to a reader; replacing them keeps every offset.
-    flat = source.replace("\n", " ")
+    flat = text[block.start : block.end].replace("\n", " ")
     spans = []
-    for s in _segmenter().segment(flat):
-        a, b = block.start + s.start, block.start + s.end
+    for at, window in _windows(flat):
+        spans += _sentences_in(text, block.start + at, window)
+    return spans
+
+
+def _windows(flat: str) -> list[tuple[int, str]]:
+    """pysbd slows down more than linearly on long texts (a whole web page on one line):
+    it reads them in windows of about WINDOW characters cut at likely sentence ends."""
+    if len(flat) <= WINDOW:
+        return [(0, flat)]
+    out, start, end = [], 0, 0
+    for s, e in sentence_spans(flat):
+        if e - start > WINDOW and end > start:
+            out.append((start, flat[start:end]))
+            start = s
+        end = e
+    out.append((start, flat[start:]))
+    return out
+
+
+def _sentences_in(text: str, offset: int, window: str) -> list[tuple[int, int]]:
+    spans = []
+    for s in _segmenter().segment(window):
+        a, b = offset + s.start, offset + s.end
         while a < b and text[a].isspace():
             a += 1
         while b > a and text[b - 1].isspace():
