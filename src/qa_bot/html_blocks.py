@@ -13,27 +13,37 @@ import re
 
 from .blocks import CODE, ENTRY, HEADING, ITEM, PARAGRAPH, QUOTE, ROW, Block, group_entries, joined
 
-_DROP_TAGS = ("script", "style", "noscript", "template", "nav", "header", "footer", "aside", "form", "button")
+_DROP_TAGS = ("script", "style", "noscript", "template", "nav", "footer", "aside", "form", "button")
 _DROP_CLASS = re.compile(r"sidebar|(?:^|[\s_-])toc(?:$|[\s_])|breadcrumb|headerlink|md-source-file|md-content__button|"
                          r"cookie|navbar|footer|skip-link|edit-?(?:this-)?page|mw-jump|reflist|mw-references|printfooter|catlinks")
 _HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 _NESTED = ("ul", "ol", "pre", "table", "dl")
+_INLINE = frozenset("a abbr b bdi bdo br cite code data dfn del em font i img ins kbd mark q s samp small span "
+                    "strong sub sup time u var wbr".split())
 
 
 def html_blocks(html: str) -> tuple[str, list[Block]]:
     """(the page's text, its blocks as spans of that text with their source lines)."""
+    import lxml.etree
     import lxml.html
 
-    root = lxml.html.document_fromstring(html)
-    for el in list(root.iter()):
-        if not isinstance(el.tag, str):
+    from .ingest import IngestError
+
+    try:
+        root = lxml.html.document_fromstring(html)
+    except (lxml.etree.ParserError, ValueError) as exc:
+        raise IngestError(f"unreadable HTML ({exc})") from None
+    main = next((m for q in ("//main", "//*[@role='main']", "//article", "//body") for m in root.xpath(q)), root)
+    for el in list(main.iter()):
+        if not isinstance(el.tag, str) or el is main:
             continue
-        if el.tag in _DROP_TAGS or _DROP_CLASS.search(el.get("class", "") + " " + el.get("id", "")):
+        # A page's header goes; an article's own header (its title) stays.
+        page_header = el.tag == "header" and el.getparent() is main and main.tag == "body"
+        if el.tag in _DROP_TAGS or page_header or _DROP_CLASS.search(el.get("class", "") + " " + el.get("id", "")):
             if el.getparent() is not None:
                 el.drop_tree()
-    main = next((m for q in ("//main", "//*[@role='main']", "//article", "//body") for m in root.xpath(q)), root)
     walker = _Walker()
-    walker.walk(main, quote=False)
+    walker.walk([main], quote=False)
     return walker.text, group_entries(walker.blocks, walker.code_names)
 
 
@@ -94,10 +104,14 @@ class _Walker:
                 self.table(child)
             else:
                 inner_quote = quote or tag == "blockquote" or "admonition" in cls or tag == "details"
-                if child.text and child.text.strip() and not any(isinstance(c.tag, str) for c in child):
-                    self.add(QUOTE if inner_quote else PARAGRAPH, child, child.text_content())
+                kind = QUOTE if inner_quote else PARAGRAPH
+                if all(isinstance(c.tag, str) and c.tag in _INLINE for c in child):
+                    self.add(kind, child, child.text_content())  # text, maybe with links or emphasis
                 else:
+                    self.add(kind, child, child.text or "")  # loose text before its first block
                     self.walk(child, inner_quote, depth)
+            if child.tail and child.tail.strip():  # loose text between blocks
+                self.add(QUOTE if quote else PARAGRAPH, child, child.tail)
 
     def table(self, table) -> None:
         rows = table.findall(".//tr")
