@@ -229,3 +229,23 @@ def test_answers_are_whole_units_with_verbatim_quotes(service, docs):
     assert cite.quote in _flat(" ".join(load(docs / "pump.pdf").text.split("\n")))
     assert service.answer("how often must the pump be serviced?").citations[0].quote.endswith(
         "technician every twelve months.")
+
+
+def test_page_furniture_is_not_indexed(encoder):
+    from qa_bot.blocks import text_blocks
+    from qa_bot.ingest import Document, file_hash
+
+    # A web page flattened to one line, as the NQ pages are.
+    page = ("Tide - wikipedia Tide Jump to: navigation, search Tides are the rise and fall of sea levels. "
+            "They are caused by the Moon's gravity. Contents (hide) 1 History 2 See also "
+            "Jump up ^ Smith, J. (2001). Tides. Retrieved 23 April 2017. Jump up ^ Ocean facts. "
+            "Retrieved from ``https://en.wikipedia.org/w/index.php?title=Tide'' "
+            "This page was last edited on 8 April 2018, at 01:07. The tidal range varies by place.")
+    doc = Document("/docs/tide.txt", page, file_hash(page.encode()), text_blocks(page))
+    chunks = chunk_document(doc, make_splitter(encoder.count_tokens, 256))
+    indexed = " ".join(c.indexed_text for c in chunks)
+    for furniture in ("Jump", "Retrieved", "last edited", "Contents (hide)"):
+        assert furniture not in indexed
+    assert chunks[0].text.startswith("Tides are the rise and fall of sea levels.")
+    assert "They are caused by the Moon's gravity." in indexed and "The tidal range varies by place." in indexed
+    assert all(page[c.start : c.end] == c.text for c in chunks)
