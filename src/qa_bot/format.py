@@ -55,12 +55,14 @@ def render(answer: Answer) -> str:
 
 
 def print_rich(answer: Answer, console) -> None:
-    """`render` for a terminal: code blocks highlighted by rich, the rest as plain text."""
+    """`render` for a terminal: code blocks boxed and highlighted by rich, the rest as plain text."""
+    from rich.panel import Panel
     from rich.syntax import Syntax
     from rich.text import Text
 
     for seg in segments(render(answer)):
         if seg.code:
-            console.print(Syntax(seg.text, seg.lang or "text", theme="ansi_dark", word_wrap=True))
+            code = Syntax(seg.text, seg.lang or "text", theme="ansi_dark", word_wrap=True)
+            console.print(Panel(code, title=seg.lang or None, title_align="left", expand=False))
         else:
             console.print(Text(seg.text.strip("\n")))
