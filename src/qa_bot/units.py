@@ -37,8 +37,11 @@ def _segmenter():
 
 def sentences(text: str, block: Block) -> list[tuple[int, int]]:
     """Sentence spans (offsets into `text`) of one prose block, page furniture left out."""
-    # Hard wraps are spaces to a reader; replacing them keeps every offset.
-    flat = text[block.start : block.end].replace("\n", " ")
+    # Hard wraps are spaces to a reader, and code spans and link targets hold no sentence end
+    # (".env", "e.g. `.h`", "(../guide.md#x)"): both are replaced by as many characters, so every
+    # offset stays the source's.
+    flat = _INERT.sub(lambda m: m.group()[0] + "x" * (len(m.group()) - 2) + m.group()[-1],
+                      text[block.start : block.end].replace("\n", " "))
     spans = []
     for at, window in _windows(flat):
         spans += _sentences_in(text, block.start + at, window)
@@ -128,6 +131,7 @@ def _introduced(blocks: list[Block], i: int) -> list[Block]:
     return out
 
 
+_INERT = re.compile(r"`[^`]+`|(?<=\])\([^()\s]*\)")
 _LINE_MARKUP = re.compile(r"^[ \t]*(?:>[ \t]?)+|^#{1,6}[ \t]+")
 _TAB_TITLE = re.compile(r'^[ \t]*===[ \t]*"?([^"\n]*)"?[ \t]*$', re.MULTILINE)
 _LIST_MARKER = re.compile(r"^[ \t]*(?:[-*+•]|\d{1,3}[.)])[ \t]+")
