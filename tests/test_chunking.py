@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from qa_bot.blocks import text_blocks
 from qa_bot.chunking import chunk_document, make_splitter
 from qa_bot.embeddings import MAX_TOKENS
 from qa_bot.ingest import Document, file_hash
@@ -19,7 +20,7 @@ NASTY = {
 
 
 def _doc(text: str, path: str = "/docs/a.txt") -> Document:
-    return Document(path, text, file_hash(text.encode()), sections=[(0, len(text))])
+    return Document(path, text, file_hash(text.encode()), text_blocks(text))
 
 
 @pytest.fixture(scope="module")

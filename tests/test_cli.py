@@ -46,7 +46,7 @@ def test_ask_json_has_the_documented_shape(seed_index):
     assert set(obj) >= {"question", "text", "refused", "citations", "passages"}
     assert obj["question"] == "Who is Sergey Ryabkov?" and obj["refused"] is False
     for c in obj["citations"]:
-        assert set(c) == {"n", "source", "start_line", "end_line", "page", "quote", "chunk_id", "score"}
+        assert set(c) == {"n", "source", "start_line", "end_line", "page", "quote", "chunk_id", "score", "heading"}
     scores = [p["score"] for p in obj["passages"]]
     assert scores == sorted(scores, reverse=True) and 0 < len(scores) <= 5  # top_k
     assert set(obj["passages"][0]) == {"source", "start_line", "end_line", "page", "text", "chunk_id", "score"}

@@ -88,6 +88,14 @@ def test_settings_change_rebuilds_instead_of_mixing_vectors(corpus, tmp_path, en
     assert Store(tmp_path / "ix").count() == report.chunks_total
 
 
+def test_a_new_way_of_splitting_files_rebuilds_old_indexes(corpus, tmp_path, encoder, monkeypatch):
+    first = _sync(corpus, tmp_path / "ix", encoder)
+    assert not _sync(corpus, tmp_path / "ix", encoder).rebuilt
+    monkeypatch.setattr("qa_bot.indexer.LAYOUT", "blocks-next")
+    report = _sync(corpus, tmp_path / "ix", encoder)
+    assert report.rebuilt and report.chunks_embedded == report.chunks_total == first.chunks_total
+
+
 def test_chroma_default_embedding_function_never_runs(seed_index, encoder, monkeypatch):
     from chromadb.utils import embedding_functions
 

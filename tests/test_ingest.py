@@ -23,8 +23,8 @@ def test_markdown_nearest_heading(tmp_path):
     f.write_text("# Guide\n\nIntro text.\n\n## Install\n\nRun the installer.\n\n## Use\n\nAsk things.\n")
     doc = load(f)
     assert doc.heading_at(doc.text.index("Intro")) == "Guide"
-    assert doc.heading_at(doc.text.index("Run the")) == "Install"
-    assert doc.heading_at(doc.text.index("Ask")) == "Use"
+    assert doc.heading_at(doc.text.index("Run the")) == "Guide > Install"
+    assert doc.heading_at(doc.text.index("Ask")) == "Guide > Use"
 
 
 def test_html_text_and_headings_without_scripts(tmp_path):
@@ -36,7 +36,7 @@ def test_html_text_and_headings_without_scripts(tmp_path):
     )
     doc = load(f)
     assert "var secret" not in doc.text and "color:red" not in doc.text
-    assert doc.heading_at(doc.text.index("Sun and moon")) == "Spring tides"
+    assert doc.heading_at(doc.text.index("Sun and moon")) == "Tides > Spring tides"
     assert doc.heading_at(doc.text.index("The moon pulls")) == "Tides"
 
 
@@ -47,7 +47,7 @@ def test_pdf_pages(tmp_path):
     assert doc.page_at(doc.text.index("apples")) == 1
     assert doc.page_at(doc.text.index("pears")) == 2
     assert doc.line_at(0) is None
-    assert len(doc.sections) == 2  # chunks never straddle pages
+    assert [b.page for b in doc.blocks] == [1, 2]  # chunks never straddle pages
 
 
 @pytest.mark.parametrize(

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 
 from .calibration import Calibration
 from .lexical import LexicalIndex, coverage, sentence_evidence
-from .schema import Answer, Citation, Passage
+from .schema import Answer, Citation, Passage, Unit
 from .text import terms
+from .units import display
 
 REFUSAL_TEXT = "I could not find the answer to that in the documents."
 
@@ -40,10 +41,16 @@ class Candidate:
     end: int
     features: tuple[float, ...]
     score: float
+    unit: Unit | None = None  # None for chunks indexed without answer units
 
     @property
     def text(self) -> str:
         return self.passage.chunk.text[self.start : self.end]
+
+    def shown(self) -> str:
+        """The answer as a reader should see it: prose on one line, lists as lists, code fenced."""
+        u = self.unit
+        return display(self.text, u.kind, u.body) if u else " ".join(self.text.split())
 
 
 def expected_type(question: str) -> str | None:
@@ -88,16 +95,19 @@ class ExtractiveAnswerer:
 
     # -- scoring -----------------------------------------------------------------------
     def candidates(self, question: str, passages: list[Passage]) -> list[Candidate]:
-        """Every sentence of the passages with its features, best first."""
+        """Every answer unit (sentence, introduced list or code, entry) of the passages with its
+        features, best first."""
         weights = self.lexical.term_weights(question)
         kind = expected_type(question)
         w = self.cal.rank_weights
         rows = []
         for rank, p in enumerate(passages):
-            for ev in sentence_evidence(p.chunk.text, weights):
+            units = p.chunk.units or None
+            spans = [(u.start, u.end) for u in units] if units else None
+            for k, ev in enumerate(sentence_evidence(p.chunk.text, weights, spans)):
                 feats = [ev.coverage, ev.context_coverage, 1.0 / (rank + 1),
                          type_match(kind, p.chunk.text[ev.start : ev.end], question), ev.novelty, 0.0, p.dense]
-                rows.append((rank, p, ev.start, ev.end, feats))
+                rows.append((rank, p, ev.start, ev.end, feats, units[k] if units else None))
         # Only the lexically most promising sentences are worth an embedding each: the top 5 keep
         # the first-sentence share of the top 8 (SQuAD, within 0.003) at two thirds of the cost.
         rows.sort(key=lambda r: sum(a * b for a, b in zip(w, r[4])), reverse=True)
@@ -106,7 +116,7 @@ class ExtractiveAnswerer:
             vecs = self.encoder.encode([r[1].chunk.text[r[2] : r[3]] for r in top])
             for r, sim in zip(top, vecs @ self.encoder.query_vector(question)):
                 r[4][5] = float(sim)
-        out = [Candidate(rank, p, s, e, tuple(f), sum(a * b for a, b in zip(w, f))) for rank, p, s, e, f in rows]
+        out = [Candidate(rank, p, s, e, tuple(f), sum(a * b for a, b in zip(w, f)), u) for rank, p, s, e, f, u in rows]
         out.sort(key=lambda c: c.score, reverse=True)
         return out
 
@@ -114,7 +124,7 @@ class ExtractiveAnswerer:
         """Evidence for answerability. Near-miss questions usually name something (a high-idf
         term) that the best passage lacks, hence passage coverage and the rarest missing term."""
         weights = self.lexical.term_weights(question)
-        in_passage = set(terms(best.passage.chunk.text))
+        in_passage = set(terms(best.passage.chunk.indexed_text))
         passage_cov = coverage(weights, in_passage)
         missing = max((w for t, w in weights.items() if t not in in_passage), default=0.0)
         top_dense = max((p.dense for p in passages), default=0.0)
@@ -145,8 +155,11 @@ class ExtractiveAnswerer:
         citations, parts = [], []
         for n, cand in enumerate(chosen, 1):
             citations.append(_cite(n, cand))
-            parts.append(f"{' '.join(cand.text.split())} [{n}]")
-        return Answer(question, " ".join(parts), citations, False, passages, confidence)
+            shown = cand.shown()
+            # A list or code block ends on its own line; its marker follows on the next.
+            parts.append(f"{shown}\n[{n}]" if "\n" in shown else f"{shown} [{n}]")
+        joiner = "\n\n" if any("\n" in part for part in parts) else " "
+        return Answer(question, joiner.join(parts), citations, False, passages, confidence)
 
 
 def _overlaps(a: Candidate, b: Candidate) -> bool:
@@ -155,9 +168,12 @@ def _overlaps(a: Candidate, b: Candidate) -> bool:
 
 
 def _cite(n: int, cand: Candidate) -> Citation:
-    chunk = cand.passage.chunk
+    chunk, unit = cand.passage.chunk, cand.unit
     start_line = end_line = None
-    if chunk.start_line is not None:
+    page = chunk.page
+    if unit is not None:
+        start_line, end_line, page = unit.start_line, unit.end_line, unit.page
+    elif chunk.start_line is not None:
         start_line = chunk.start_line + chunk.text.count("\n", 0, cand.start)
         end_line = start_line + chunk.text.count("\n", cand.start, cand.end)
     return Citation(
@@ -165,8 +181,9 @@ def _cite(n: int, cand: Candidate) -> Citation:
         source=cand.passage.source,
         start_line=start_line,
         end_line=end_line,
-        page=chunk.page,
-        quote=cand.text,
+        page=page,
+        # The cited source text with runs of whitespace collapsed (so it may span wrapped lines).
+        quote=" ".join(cand.text.split()),
         chunk_id=chunk.id,
         score=cand.score,
         heading=chunk.heading,

@@ -245,14 +245,21 @@ def ask(ctx: click.Context, question: str | None, as_json: bool, questions, llm:
         raise UserError("give one QUESTION or --questions FILE")
     todo = [question] if question is not None else [q.strip() for q in questions if q.strip()]
     service = _service(_settings(ctx), llm)
-    from .format import render
+    from rich.console import Console
 
+    from .format import print_rich, render
+
+    console = Console(highlight=False)
     for i, q in enumerate(todo):
         answer = service.answer(q)
         if as_json:
             _echo_json(answer.to_dict())
-        else:
-            click.echo(("\n" if i else "") + render(answer))  # render() leaves no control characters
+        elif console.is_terminal:
+            if i:
+                console.print()
+            print_rich(answer, console)
+        else:  # piped: the Markdown text, code blocks fenced; render() leaves no control characters
+            click.echo(("\n" if i else "") + render(answer))
 
 
 @cli.command()

@@ -2,8 +2,35 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+
 from .sanitize import printable
 from .schema import Answer, Citation
+
+# A fenced code block as the answerer writes it (units.display): opening fence with an optional
+# language, the code, the closing fence.
+_FENCED = re.compile(r"^(```|~~~)([^\n`]*)\n(.*?)\n\1[ \t]*$", re.MULTILINE | re.DOTALL)
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    text: str
+    code: bool = False
+    lang: str = ""
+
+
+def segments(text: str) -> list[Segment]:
+    """Answer text as prose and fenced code blocks, in order (code without its fences)."""
+    out, at = [], 0
+    for m in _FENCED.finditer(text):
+        if m.start() > at:
+            out.append(Segment(text[at : m.start()]))
+        out.append(Segment(m.group(3), True, m.group(2).strip()))
+        at = m.end()
+    if at < len(text):
+        out.append(Segment(text[at:]))
+    return out
 
 
 def source_line(c: Citation, width: int = 160) -> str:
@@ -35,3 +62,17 @@ def render(answer: Answer) -> str:
     if answer.notice:
         lines += ["", f"note: {answer.notice}"]
     return printable("\n".join(lines))
+
+
+def print_rich(answer: Answer, console) -> None:
+    """`render` for a terminal: code blocks boxed and highlighted by rich, the rest as plain text."""
+    from rich.panel import Panel
+    from rich.syntax import Syntax
+    from rich.text import Text
+
+    for seg in segments(render(answer)):
+        if seg.code:
+            code = Syntax(seg.text, seg.lang or "text", theme="ansi_dark", word_wrap=True)
+            console.print(Panel(code, title=seg.lang or None, title_align="left", expand=False))
+        else:
+            console.print(Text(seg.text.strip("\n")))

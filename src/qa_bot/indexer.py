@@ -9,9 +9,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from .chunking import chunk_document, make_splitter
+from .chunking import LAYOUT, Splitter, chunk_document, make_splitter
 from .embeddings import Encoder
 from .errors import InputError
 from .ingest import IngestError, Skipped, discover, file_hash, load
@@ -19,9 +18,6 @@ from .lock import writer
 from .schema import Chunk
 from .settings import Settings
 from .store import FileEntry, SkipEntry, State, Store
-
-if TYPE_CHECKING:
-    from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +51,7 @@ class Step:
 Progress = Callable[[Step], None]
 
 
-def read_chunks(path: Path, data: bytes, splitter: RecursiveCharacterTextSplitter) -> list[Chunk]:
+def read_chunks(path: Path, data: bytes, splitter: Splitter) -> list[Chunk]:
     """The chunks of one file's bytes; any failure is an IngestError of one line.
 
     Parsers fail on malformed files in ways no list of exception types foresees (pypdf raises
@@ -75,6 +71,7 @@ def fingerprint(settings: Settings, encoder: Encoder) -> dict:
     return {
         "model": encoder.name,
         "chunk_tokens": settings.chunk_tokens,
+        "layout": LAYOUT,
     }
 
 
@@ -181,7 +178,7 @@ def _sync(paths: list[Path], found: tuple[list[Path], list[Skipped]], settings: 
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="qa-bot-store") as writer:
             writing = None
             for part in parts:
-                vectors = encoder.encode([c.text for c in part], on_batch=advance if on_progress else None)
+                vectors = encoder.encode([c.indexed_text for c in part], on_batch=advance if on_progress else None)
                 if writing is not None:
                     writing.result()  # the writer's error stops the run; one batch in flight at most
                 writing = writer.submit(write, part, vectors)

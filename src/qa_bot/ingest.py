@@ -9,10 +9,10 @@ from __future__ import annotations
 import bisect
 import hashlib
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .blocks import Block, LineMap, markdown_blocks, text_blocks
 from .errors import InputError
 from .sanitize import strip_hidden
 
@@ -21,9 +21,6 @@ MARKDOWN_SUFFIXES = {".md", ".markdown"}
 HTML_SUFFIXES = {".html", ".htm"}
 PDF_SUFFIXES = {".pdf"}
 SUPPORTED = TEXT_SUFFIXES | MARKDOWN_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES
-
-_MD_HEADING = re.compile(r"^ {0,3}(#{1,6})[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
-
 
 class IngestError(Exception):
     """A file that cannot be indexed; the message says why in a few words."""
@@ -40,30 +37,30 @@ class Skipped:
 
 @dataclass(slots=True)
 class Document:
-    """The extracted text of one file plus the maps from offsets to citation locations."""
+    """The extracted text of one file, its blocks, and the maps from offsets to citation locations."""
 
     path: str  # absolute
     text: str
     file_hash: str
-    has_lines: bool = True  # line numbers are meaningful (text formats)
+    blocks: list[Block]  # in reading order
+    has_lines: bool = True  # text is the file itself, so its line numbers are the file's (Markdown, text)
     page_starts: list[int] = field(default_factory=list)  # offset where page i+1 begins
-    headings: list[tuple[int, str]] = field(default_factory=list)  # (offset, title), sorted
-    sections: list[tuple[int, int]] = field(default_factory=list)  # spans never split across
-    _newlines: list[int] | None = field(default=None, init=False, repr=False, compare=False)
+    _lines: LineMap | None = field(default=None, init=False, repr=False, compare=False)
 
     def line_at(self, offset: int) -> int | None:
         if not self.has_lines:
             return None
-        if self._newlines is None:  # once: counting from the start for every chunk is quadratic
-            self._newlines = [m.start() for m in re.finditer("\n", self.text)]
-        return bisect.bisect_left(self._newlines, offset) + 1
+        if self._lines is None:  # once: counting from the start for every chunk is quadratic
+            self._lines = LineMap(self.text)
+        return self._lines.line_at(offset)
 
     def page_at(self, offset: int) -> int | None:
         return bisect.bisect_right(self.page_starts, offset) if self.page_starts else None
 
     def heading_at(self, offset: int) -> str | None:
-        i = bisect.bisect_right(self.headings, (offset, "\uffff"))
-        return self.headings[i - 1][1] if i else None
+        """The heading path ("Guide > Install") of the block at or before `offset`."""
+        i = bisect.bisect_right([b.start for b in self.blocks], offset)
+        return self.blocks[i - 1].heading_path or None if i else None
 
 
 def file_hash(data: bytes) -> str:
@@ -136,17 +133,15 @@ def load(path: Path, data: bytes | None = None) -> Document:
     else:
         text = _decode(data)
         if suffix in HTML_SUFFIXES:
-            doc = _load_html(path, text, digest)
+            from .html_blocks import html_blocks
+
+            page, blocks = html_blocks(text)
+            doc = Document(str(path), page, digest, blocks, has_lines=False)
         else:
-            doc = Document(str(path), text, digest)
-            if suffix in MARKDOWN_SUFFIXES:
-                doc.headings = [(m.start(), m.group(2)) for m in _MD_HEADING.finditer(text)]
+            parse = markdown_blocks if suffix in MARKDOWN_SUFFIXES else text_blocks
+            doc = Document(str(path), text, digest, parse(text))
     if not doc.text.strip():
         raise IngestError("empty: no text to index")
-    if not doc.sections:
-        # Split at headings so that every chunk lies under exactly one heading.
-        cuts = sorted({0, *(at for at, _ in doc.headings), len(doc.text)})
-        doc.sections = [(a, b) for a, b in zip(cuts, cuts[1:]) if doc.text[a:b].strip()]
     return doc
 
 
@@ -157,24 +152,6 @@ def _decode(data: bytes) -> str:
         return strip_hidden(data.decode("utf-8-sig"))  # before any offset is taken
     except UnicodeDecodeError as exc:
         raise IngestError(f"not UTF-8 text (invalid byte at offset {exc.start})") from None
-
-
-def _load_html(path: Path, html: str, digest: str) -> Document:
-    from bs4 import BeautifulSoup
-
-    soup = BeautifulSoup(html, "html.parser")
-    for tag in soup(["script", "style", "noscript", "template"]):
-        tag.decompose()
-    raw = soup.get_text("\n")
-    text = re.sub(r"\n[ \t]*(?:\n[ \t]*)+", "\n\n", re.sub(r"[ \t]+\n", "\n", raw)).strip()
-    headings, pos = [], 0
-    for h in soup.find_all(["h1", "h2", "h3", "h4", "h5", "h6"]):
-        title = " ".join(h.get_text(" ").split())
-        at = text.find(title.split(" ")[0], pos) if title else -1
-        if at >= 0:
-            headings.append((at, title))
-            pos = at
-    return Document(str(path), text, digest, headings=headings)
 
 
 def _load_pdf(path: Path, data: bytes, digest: str) -> Document:
@@ -196,11 +173,7 @@ def _load_pdf(path: Path, data: bytes, digest: str) -> Document:
         raise IngestError(f"unreadable PDF ({type(exc).__name__}: {exc})") from None
     if not any(pages):
         raise IngestError("PDF has no text layer (scanned or image-only?)")
-    text, starts, sections = "", [], []
-    for page in pages:
-        if text:
-            text += "\n\n"
-        starts.append(len(text))
-        sections.append((len(text), len(text) + len(page)))
-        text += page
-    return Document(str(path), text, digest, has_lines=False, page_starts=starts, sections=sections)
+    from .pdf_blocks import pdf_blocks
+
+    text, starts, blocks = pdf_blocks(pages)
+    return Document(str(path), text, digest, blocks, has_lines=False, page_starts=starts)

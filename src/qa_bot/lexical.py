@@ -26,7 +26,7 @@ class LexicalIndex:
     def build(cls, chunks: list[Chunk]) -> LexicalIndex:
         import bm25s
 
-        tokens = [terms(c.text) or [""] for c in chunks]
+        tokens = [terms(c.indexed_text) or [""] for c in chunks]
         retriever = None
         if chunks:
             retriever = bm25s.BM25()
@@ -110,8 +110,10 @@ class SentenceEvidence:
         return 0.7 * self.coverage + 0.3 * self.context_coverage
 
 
-def sentence_evidence(text: str, weights: dict[str, float]) -> list[SentenceEvidence]:
-    spans = sentence_spans(text)
+def sentence_evidence(text: str, weights: dict[str, float],
+                      spans: list[tuple[int, int]] | None = None) -> list[SentenceEvidence]:
+    """Evidence for each sentence of `text` (or each of the given spans, e.g. answer units)."""
+    spans = sentence_spans(text) if spans is None else spans
     sets = [set(terms(text[s:e])) for s, e in spans]
     out = []
     for i, (s, e) in enumerate(spans):

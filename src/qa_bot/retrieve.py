@@ -54,9 +54,10 @@ class Retriever:
         weights = self.lexical.term_weights(question)
         out = []
         for i in pool:
-            text = chunks[i].text
-            best = max((ev.strength for ev in sentence_evidence(text, weights)), default=0.0)
+            chunk = chunks[i]
+            units = [(u.start, u.end) for u in chunk.units] or None  # answer units where the index has them
+            best = max((ev.strength for ev in sentence_evidence(chunk.text, weights, units)), default=0.0)
             sim = dense_sim.get(i, floor)
-            features = (fused[i] * s.rrf_k, best, coverage(weights, set(terms(text))), sim)
+            features = (fused[i] * s.rrf_k, best, coverage(weights, set(terms(chunk.indexed_text))), sim)
             out.append((Passage(chunks[i], fused[i], dense=sim, lexical=bm25.get(i, 0.0)), features))
         return out

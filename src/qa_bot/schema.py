@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -52,6 +53,8 @@ class CitationJSON(TypedDict):
     """The chunk the quote is from."""
     score: float
     """How strongly this sentence answers the question (the answerer's evidence score)."""
+    heading: str | None
+    """The heading path above the quote ("Configuration > Caching"), or null."""
 
 
 class AnswerJSON(TypedDict):
@@ -84,6 +87,20 @@ def answer_json_schema() -> dict[str, Any]:
 
 
 @dataclass(frozen=True, slots=True)
+class Unit:
+    """What may be quoted as one answer: a sentence, a sentence with the list or code block it
+    introduces, a reference entry or a table row. Offsets are into its chunk's text."""
+
+    start: int
+    end: int
+    kind: str  # "sentence", "list", "code", "entry", "row"
+    start_line: int | None
+    end_line: int | None
+    page: int | None
+    body: int = 0  # where the list or code block begins (0 if none), relative to start
+
+
+@dataclass(frozen=True, slots=True)
 class Chunk:
     """A piece of one document, small enough for the embedding model to read whole."""
 
@@ -95,12 +112,21 @@ class Chunk:
     start_line: int | None  # 1-based, for text formats
     end_line: int | None
     page: int | None  # 1-based, for PDF
-    heading: str | None  # nearest heading above the chunk (Markdown, HTML)
+    heading: str | None  # heading path above the chunk ("Guide > Install"), Markdown and HTML
     file_hash: str
+    context: str = ""  # read before the text when embedding and BM25-indexing: heading path, table header
+    units: tuple[Unit, ...] = ()
+
+    @property
+    def indexed_text(self) -> str:
+        return f"{self.context}\n{self.text}" if self.context else self.text
 
     def metadata(self) -> dict[str, Any]:
-        """Flat metadata for the vector store (which rejects None values)."""
-        meta = {k: v for k, v in asdict(self).items() if k not in ("id", "text") and v is not None}
+        """Flat metadata for the vector store (which rejects None values and lists)."""
+        meta = {k: v for k, v in asdict(self).items() if k not in ("id", "text", "units") and v is not None}
+        if self.units:
+            meta["units"] = json.dumps([[u.start, u.end, u.kind, u.start_line, u.end_line, u.page, u.body]
+                                        for u in self.units], separators=(",", ":"))
         return meta
 
     @classmethod
@@ -116,6 +142,8 @@ class Chunk:
             page=meta.get("page"),
             heading=meta.get("heading"),
             file_hash=meta.get("file_hash", ""),
+            context=meta.get("context", ""),
+            units=tuple(Unit(*u) for u in json.loads(meta.get("units") or "[]")),
         )
 
 
@@ -170,7 +198,6 @@ class Citation:
 
     def to_dict(self) -> CitationJSON:
         d = asdict(self)
-        d.pop("heading")
         d["score"] = round(self.score, 6)
         return d  # type: ignore[return-value]
 

@@ -130,3 +130,15 @@ def test_discord_invites_are_wrapped_so_no_invite_card_shows():
     assert safe("join discord.gg/quillon or Discord.com/invite/abc.") == (
         "join <https://discord.gg/quillon> or <https://Discord.com/invite/abc>.")
     assert safe("https://discord.gg/x") == "<https://discord.gg/x>"
+
+
+def test_code_in_an_answer_is_fenced_verbatim_and_split_between_lines():
+    code = "\n".join(f"uv pip install package_{i:03d}==1.*" for i in range(120))
+    text = f"Install them all with: [1]\n```console\n{code}\n```"
+    cites = [Citation(1, "docs/a.md", 3, 125, None, "Install them all with:", "c1", 1.0)]
+    parts = reply_parts(Answer("q", text, cites, False), limit=500)
+    assert all(len(p) <= 500 for p in parts) and len(parts) > 5
+    blocks = [b for p in parts for b in re.findall(r"```console\n(.*?)\n```", p, re.DOTALL)]
+    assert "\n".join(blocks) == code  # nothing escaped, nothing lost, every piece fenced
+    assert all(p.count("```") % 2 == 0 for p in parts)  # no message leaves a fence open
+    assert parts[0].startswith("Install them all with: [1]")

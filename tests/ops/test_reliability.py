@@ -126,7 +126,7 @@ def test_garbage_questions_get_an_answer_or_a_clear_error(seed_service, question
         assert str(exc) == "the question is empty" and not strip_hidden(question).split()
         return
     assert answer.text and answer.refused == (not answer.citations)
-    texts = {p.chunk.id: p.chunk.text for p in answer.passages}
+    texts = {p.chunk.id: " ".join(p.chunk.text.split()) for p in answer.passages}
     assert all(c.quote in texts[c.chunk_id] for c in answer.citations)
 
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from ..format import source_line
+from ..format import segments, source_line
 from ..schema import Answer, Citation
 
 LIMIT = 2000  # Discord rejects longer message content
@@ -84,7 +84,12 @@ def reply_parts(answer: Answer, roots: Sequence[str] = (), limit: int = LIMIT) -
     """
     if answer.refused:
         return [f"Sorry, {safe(answer.text)} {REFUSAL_HINT}"]
-    pieces = _sentences(safe(answer.text))
+    pieces: list[tuple[str, str]] = []
+    for seg in segments(answer.text):
+        if seg.code:
+            pieces += [("\n", block) for block in _fenced(seg.text, seg.lang, limit)]
+        else:
+            pieces += _sentences(safe(seg.text.strip("\n")))
     sources = [_source_line(c, roots) for c in answer.citations]
     if sources:
         # The heading travels with the first source line so it never ends a message alone.
@@ -110,6 +115,24 @@ def relative_source(source: str, roots: Sequence[str]) -> str:
         if path.is_relative_to(root):
             return str(path.relative_to(root))
     return path.name
+
+
+def _fenced(code: str, lang: str, limit: int) -> list[str]:
+    """A code block as fenced blocks of at most `limit` characters, cut between lines; shown
+    verbatim (Discord renders nothing inside a fence, so nothing is escaped but fences)."""
+    code = code.replace("```", "`\u200b``")
+    head, tail = f"```{lang}\n", "\n```"
+    room = limit - len(head) - len(tail)
+    blocks, current = [], ""
+    for line in code.split("\n"):
+        for bit in _cut(line, room) or [""]:
+            if current and len(current) + 1 + len(bit) > room:
+                blocks.append(current)
+                current = bit
+            else:
+                current = f"{current}\n{bit}" if current else bit
+    blocks.append(current)
+    return [head + b + tail for b in blocks]
 
 
 def _sentences(text: str) -> list[tuple[str, str]]:

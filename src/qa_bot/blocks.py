@@ -1,0 +1,249 @@
+"""The document model: each file becomes the blocks a reader sees (headings, paragraphs, list
+items, code blocks, table rows, reference entries, quotes), each with its place in the source.
+
+Blocks are spans of `Document.text`, so a quote cut from them is the source text itself. For
+Markdown and plain text, `Document.text` is the file; HTML and PDF build it from their blocks
+(see html_blocks.py, pdf_blocks.py) and keep each block's source lines or page beside it.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass, replace
+
+HEADING, PARAGRAPH, ITEM, CODE, ROW, ENTRY, QUOTE = "heading", "paragraph", "item", "code", "row", "entry", "quote"
+PROSE = frozenset({PARAGRAPH, ITEM, QUOTE})  # split into sentences
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    kind: str
+    start: int  # offsets into Document.text; text[start:end] is the block's source
+    end: int
+    start_line: int | None  # 1-based source lines (None for PDF)
+    end_line: int | None
+    page: int | None  # 1-based, PDF only
+    path: tuple[str, ...]  # heading titles above the block, outermost first
+    text: str  # what a reader sees: hard wraps joined, markup dropped; code keeps its lines
+    depth: int = 0  # list nesting
+    lang: str = ""  # a code block's language
+    header: str = ""  # a table row's header row, a reference entry's name
+
+    @property
+    def heading_path(self) -> str:
+        return " > ".join(self.path)
+
+
+def joined(text: str) -> str:
+    return " ".join(text.split())
+
+
+class LineMap:
+    """Offsets <-> 1-based line numbers of one text."""
+
+    def __init__(self, text: str):
+        self.starts = [0] + [m.end() for m in re.finditer("\n", text)]
+        self.length = len(text)
+
+    def line_at(self, offset: int) -> int:
+        return bisect.bisect_right(self.starts, offset)
+
+    def span(self, first: int, last: int) -> tuple[int, int]:
+        """Offsets of 0-based lines first..last-1, trailing newline excluded."""
+        end = self.starts[last] - 1 if last < len(self.starts) else self.length
+        return self.starts[first], max(end, self.starts[first])
+
+
+# -- Markdown ---------------------------------------------------------------------------------
+
+# MkDocs admonitions ("!!! note") and content tabs ('=== "Windows"') indent their body by four
+# spaces, which CommonMark reads as a code block: the body is dedented (line count unchanged,
+# so token line maps still fit the file) and an admonition becomes a quote.
+_CONTAINER = re.compile(r'^( *)(!!!|\?\?\?\+?|===)\s*(.*)$')
+
+
+def _unindent_containers(text: str) -> str:
+    out: list[str] = []
+    body_indent, quote = None, False
+    for line in text.split("\n"):
+        if body_indent is not None:
+            if not line.strip():
+                out.append(">" if quote else "")
+                continue
+            if line.startswith(" " * body_indent):
+                inner = " " * (body_indent - 4) + line[body_indent:]
+                out.append(f"> {inner}" if quote else inner)
+                continue
+            body_indent = None
+        m = _CONTAINER.match(line)
+        if m:
+            indent, marker, title = m.groups()
+            body_indent, quote = len(indent) + 4, marker != "==="
+            # A tab's title ('=== "Windows"') introduces its content, like a sentence ending in ":".
+            out.append(f"{indent}>" if quote else f"{indent}{title.strip().strip(chr(34))}:")
+            continue
+        out.append(line)
+    return "\n".join(out)
+
+
+def markdown_blocks(text: str) -> list[Block]:
+    blocks = _markdown_blocks(text)
+    return group_entries(blocks, code_named_headings(blocks, text))
+
+
+def _markdown_blocks(text: str) -> list[Block]:
+    from markdown_it import MarkdownIt
+
+    md = MarkdownIt("commonmark").enable("table")
+    tokens = md.parse(_unindent_containers(text))
+    lines = LineMap(text)
+    blocks: list[Block] = []
+    path: list[tuple[int, str]] = []  # (level, title)
+    depth = quote = 0
+    item_open: list[bool] = []  # per open list item: has its first paragraph been taken
+    header = ""
+    for i, tok in enumerate(tokens):
+        t = tok.type
+        if t in ("bullet_list_open", "ordered_list_open"):
+            depth += 1
+        elif t in ("bullet_list_close", "ordered_list_close"):
+            depth -= 1
+        elif t == "list_item_open":
+            item_open.append(False)
+        elif t == "list_item_close":
+            item_open.pop()
+        elif t == "blockquote_open":
+            quote += 1
+        elif t == "blockquote_close":
+            quote -= 1
+        elif t == "heading_open":
+            level, title = int(tok.tag[1]), joined(tokens[i + 1].content)
+            path = [p for p in path if p[0] < level] + [(level, title)]
+            blocks.append(_md_block(HEADING, tok.map, lines, [p[1] for p in path[:-1]], title))
+        elif t == "paragraph_open" and tok.map:
+            kind = QUOTE if quote else PARAGRAPH
+            first_line = tok.map[0]
+            if item_open and not item_open[-1]:
+                # The item's first paragraph is the item: start at its marker line.
+                item_open[-1] = True
+                kind, first_line = ITEM, _item_line(tokens, i)
+            block = _md_block(kind, [first_line, tok.map[1]], lines, [p[1] for p in path],
+                              joined(tokens[i + 1].content), depth=depth)
+            blocks.append(block)
+        elif t in ("fence", "code_block") and tok.map:
+            code = tok.content.rstrip("\n")
+            if code.strip():
+                blocks.append(_md_block(CODE, tok.map, lines, [p[1] for p in path], code,
+                                        depth=depth, lang=tok.info.strip().split(" ")[0]))
+        elif t == "tr_open" and tok.map:
+            cells = _row_cells(tokens, i)
+            if tokens[i - 1].type == "thead_open":
+                header = " | ".join(cells)
+                continue
+            names = header.split(" | ")
+            text_ = "; ".join(f"{n}: {c}" if n else c for n, c in zip(names + [""] * len(cells), cells))
+            blocks.append(_md_block(ROW, tok.map, lines, [p[1] for p in path], text_, header=header))
+    return blocks
+
+
+def _item_line(tokens, i: int) -> int:
+    for tok in reversed(tokens[:i]):
+        if tok.type == "list_item_open":
+            return tok.map[0]
+    return tokens[i].map[0]
+
+
+def _row_cells(tokens, i: int) -> list[str]:
+    cells = []
+    for tok in tokens[i + 1 :]:
+        if tok.type == "tr_close":
+            break
+        if tok.type == "inline":
+            cells.append(joined(tok.content))
+    return cells
+
+
+def _md_block(kind: str, line_map, lines: LineMap, path, text: str, **kw) -> Block:
+    start, end = lines.span(line_map[0], line_map[1])
+    return Block(kind, start, end, line_map[0] + 1, max(line_map[1], line_map[0] + 1), None, tuple(path), text, **kw)
+
+
+# -- plain text -------------------------------------------------------------------------------
+
+_BULLET = re.compile(r"^\s*(?:[-*•+]|\d{1,3}[.)])\s+")
+
+
+def text_blocks(text: str) -> list[Block]:
+    """Blank-line paragraphs, hard wraps joined; a run of bulleted lines is one item each."""
+    lines = LineMap(text)
+    blocks: list[Block] = []
+    for m in re.finditer(r"\S(?:.|\n(?![ \t]*\n))*", text):
+        para_lines = m.group().split("\n")
+        first = lines.line_at(m.start()) - 1
+        bulleted = [k for k, ln in enumerate(para_lines) if _BULLET.match(ln)]
+        cuts = sorted({0, *bulleted}) if bulleted else [0]
+        for a, b in zip(cuts, cuts[1:] + [len(para_lines)]):
+            kind = ITEM if a in bulleted else PARAGRAPH
+            start, end = lines.span(first + a, first + b)
+            blocks.append(Block(kind, start, end, first + a + 1, first + b, None, (),
+                                joined(text[start:end])))
+    return blocks
+
+
+# -- reference entries ------------------------------------------------------------------------
+
+
+def group_entries(blocks: list[Block], code_names: set[int]) -> list[Block]:
+    """A heading that names one thing (a setting, a variable: `code_names` holds their indexes)
+    and the prose below it up to the next heading or code block become one entry: the name, its
+    description and its default are answered together."""
+    out: list[Block] = []
+    i = 0
+    while i < len(blocks):
+        b = blocks[i]
+        j = i + 1
+        while i in code_names and j < len(blocks) and blocks[j].kind in PROSE:
+            j += 1
+        if j - i < 2 or i not in code_names:
+            out.append(b)
+            i += 1
+            continue
+        body = blocks[i + 1 : j]
+        last = body[-1]
+        desc = " ".join(x.text for x in body)
+        out.append(replace(b, kind=ENTRY, end=last.end, end_line=last.end_line,
+                           path=b.path + (b.text,), text=f"{b.text}: {desc}", header=b.text))
+        i = j
+    return out
+
+
+def code_named_headings(blocks: list[Block], text: str) -> set[int]:
+    """Markdown headings written as one code span ("### `UV_CACHE_DIR`")."""
+    return {i for i, b in enumerate(blocks)
+            if b.kind == HEADING and re.fullmatch(r"#+\s*`[^`]+`\s*#*", text[b.start : b.end].strip())}
+
+
+# -- boilerplate ------------------------------------------------------------------------------
+
+# Page furniture that says nothing about the subject: wiki navigation and reference lists, page
+# footers, edit links, cookie banners. A sentence holding one is not indexed.
+_JUNK = re.compile(
+    r"Jump to: navigation|Jump up\b|\^ Jump|Retrieved (?:from|on )?\W*(?:\d|http|``)|This page was last (?:edited|modified)|"
+    r"Text is available under the Creative Commons|Privacy Policy|Terms of Use|Edit this page|"
+    r"Contents \(hide\)|Hidden categories:|^\s*Categories:|Wikipedia® is a registered|Back to top|"
+    r"(?:This|Our) (?:site|website) uses cookies|Accept (?:all )?cookies",
+    re.IGNORECASE,
+)
+# Furniture inside a sentence that holds content: cut it out, keep the rest.
+_NAV_PREFIX = re.compile(r".{0,200}?Jump to: navigation, search\s*", re.DOTALL)
+
+
+def is_junk(text: str) -> bool:
+    return bool(_JUNK.search(text))
+
+
+def trim_furniture(text: str, start: int, end: int) -> tuple[int, int]:
+    """A sentence span with a leading "... Jump to: navigation, search" cut off."""
+    m = _NAV_PREFIX.match(text, start, end)
+    return (m.end(), end) if m else (start, end)

@@ -1,0 +1,166 @@
+"""Sentences inside blocks, and the answer units built from them.
+
+A unit is what the extractive answerer may quote: a sentence; a sentence ending in ":" with the
+list or code block it introduces; a code block with the sentence before it; a reference entry
+or table row whole. A heading or a code block alone is never a unit.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from .blocks import CODE, ENTRY, ITEM, PROSE, ROW, Block, is_junk, trim_furniture
+from .text import sentence_spans
+
+MAX_UNIT_CHARS = 1500  # an introduced list or code block is cut off after this (whole blocks)
+WINDOW = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class DocUnit:
+    start: int  # offsets into Document.text
+    end: int
+    kind: str
+    body: int  # offset where the introduced list or code block begins, 0 if none
+    first: Block
+    last: Block
+
+
+@lru_cache(maxsize=1)
+def _segmenter():
+    import pysbd
+
+    return pysbd.Segmenter(language="en", clean=False, char_span=True)
+
+
+def sentences(text: str, block: Block) -> list[tuple[int, int]]:
+    """Sentence spans (offsets into `text`) of one prose block, page furniture left out."""
+    # Hard wraps are spaces to a reader, and code spans and link targets hold no sentence end
+    # (".env", "e.g. `.h`", "(../guide.md#x)"): both are replaced by as many characters, so every
+    # offset stays the source's.
+    flat = _INERT.sub(lambda m: m.group()[0] + "x" * (len(m.group()) - 2) + m.group()[-1],
+                      text[block.start : block.end].replace("\n", " "))
+    spans = []
+    for at, window in _windows(flat):
+        spans += _sentences_in(text, block.start + at, window)
+    return spans
+
+
+def _windows(flat: str) -> list[tuple[int, str]]:
+    """pysbd slows down more than linearly on long texts (a whole web page on one line):
+    it reads them in windows of about WINDOW characters cut at likely sentence ends."""
+    if len(flat) <= WINDOW:
+        return [(0, flat)]
+    out, start, end = [], 0, 0
+    for s, e in sentence_spans(flat):
+        if e - start > WINDOW and end > start:
+            out.append((start, flat[start:end]))
+            start = s
+        end = e
+    out.append((start, flat[start:]))
+    return out
+
+
+def _sentences_in(text: str, offset: int, window: str) -> list[tuple[int, int]]:
+    spans = []
+    for s in _segmenter().segment(window):
+        a, b = offset + s.start, offset + s.end
+        while a < b and text[a].isspace():
+            a += 1
+        while b > a and text[b - 1].isspace():
+            b -= 1
+        a, b = trim_furniture(text, a, b)
+        if b > a and not is_junk(text[a:b]):
+            spans.append((a, b))
+    return spans
+
+
+def answer_units(text: str, blocks: list[Block], spans: dict[int, list[tuple[int, int]]]) -> list[DocUnit]:
+    """Every answer unit of a document; `spans` holds each prose block's sentences by index."""
+    units: list[DocUnit] = []
+    for i, b in enumerate(blocks):
+        if b.kind in (ENTRY, ROW):
+            if not is_junk(b.text):
+                units.append(DocUnit(b.start, b.end, b.kind, 0, b, b))
+        elif b.kind in PROSE:
+            sents = spans.get(i, [])
+            for k, (s, e) in enumerate(sents):
+                last = k == len(sents) - 1 and e == _stripped_end(text, b)
+                if not (last and introduces(text[s:e], b)):
+                    units.append(DocUnit(s, e, "sentence", 0, b, b))
+                elif body := _introduced(blocks, i):  # an introduction without its list says nothing
+                    kind = "code" if body[0].kind == CODE else "list"
+                    units.append(DocUnit(s, body[-1].end, kind, body[0].start, b, body[-1]))
+        elif b.kind == CODE and i and blocks[i - 1].kind in PROSE and spans.get(i - 1):
+            s, e = spans[i - 1][-1]
+            if not introduces(text[s:e], blocks[i - 1]):  # else the sentence's unit holds it already
+                units.append(DocUnit(s, b.end, "code", b.start, blocks[i - 1], b))
+    return units
+
+
+def introduces(sentence: str, block: Block) -> bool:
+    """A sentence ending in ":" (or a content tab's title) announces what follows."""
+    return sentence.rstrip("*_` ").endswith(":") or block.text.endswith(":")
+
+
+def _stripped_end(text: str, b: Block) -> int:
+    end = b.end
+    while end > b.start and text[end - 1].isspace():
+        end -= 1
+    return end
+
+
+def _introduced(blocks: list[Block], i: int) -> list[Block]:
+    """The list (its items, nested ones too) or the code block right after block i."""
+    if i + 1 >= len(blocks):
+        return []
+    nxt = blocks[i + 1]
+    if nxt.kind == CODE:
+        return [nxt]
+    if nxt.kind != ITEM or nxt.depth < blocks[i].depth or (blocks[i].kind == ITEM and nxt.depth == blocks[i].depth):
+        return []
+    out = []
+    for b in blocks[i + 1 :]:
+        if not (b.kind == ITEM or b.kind == CODE and out) or b.depth < nxt.depth:
+            break
+        if out and b.end - out[0].start > MAX_UNIT_CHARS:
+            break
+        out.append(b)
+    return out
+
+
+_INERT = re.compile(r"`[^`]+`|(?<=\])\([^()\s]*\)")
+_LINE_MARKUP = re.compile(r"^[ \t]*(?:>[ \t]?)+|^#{1,6}[ \t]+")
+_TAB_TITLE = re.compile(r'^[ \t]*===[ \t]*"?([^"\n]*)"?[ \t]*$', re.MULTILINE)
+_LIST_MARKER = re.compile(r"^[ \t]*(?:[-*+•]|\d{1,3}[.)])[ \t]+")
+_FENCE = re.compile(r"^[ \t]*(```|~~~)")
+
+
+def display(text: str, kind: str, body: int) -> str:
+    """How a unit is shown: prose joined into one line, a list one item a line, code fenced."""
+    head = _TAB_TITLE.sub(r"\1:", text[:body] if body else text)
+    shown = " ".join(_LINE_MARKUP.sub("", ln) for ln in head.split("\n")).strip()
+    shown = " ".join(shown.split())
+    if not body:
+        return shown
+    rest = "\n".join(_LINE_MARKUP.sub("", ln) for ln in text[body:].split("\n"))
+    if kind == "code":
+        code = _dedent(rest)
+        return f"{shown}\n{code}" if _FENCE.match(code) else f"{shown}\n```\n{code}\n```"
+    items: list[str] = []
+    for ln in rest.split("\n"):
+        if not ln.strip():
+            continue
+        if _LIST_MARKER.match(ln) or not items:
+            items.append(ln.rstrip())
+        else:
+            items[-1] += " " + ln.strip()
+    return shown + "\n" + "\n".join(items)
+
+
+def _dedent(code: str) -> str:
+    import textwrap
+
+    return textwrap.dedent(code).strip("\n")

@@ -1,0 +1,251 @@
+"""The document model: blocks with their source places, answer units, and whole-unit answers
+quoted verbatim from real-shaped Markdown, HTML and PDF pages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from qa_bot.chunking import chunk_document, make_splitter
+from qa_bot.indexer import sync
+from qa_bot.ingest import load
+from qa_bot.service import QAService
+from qa_bot.store import Store
+from qa_bot.units import display
+from tests.conftest import make_settings
+from tests.pdfgen import write_pdf
+
+# Hard-wrapped at ~60 columns, the way documentation repositories keep Markdown.
+GUIDE_MD = """\
+# Installing Fernwood
+
+## Requirements
+
+Fernwood runs on the following platforms, each tested in
+continuous integration before every release:
+
+- Linux with glibc 2.28 or later, on x86-64 and
+  aarch64 machines
+  - Alpine Linux is supported through the musl
+    builds only
+- macOS 13 (Ventura) or later
+
+To install the command-line tool on Linux or macOS, run the
+installer script:
+
+```console
+$ curl -LsSf https://fernwood.example/install.sh | sh
+```
+
+!!! warning
+
+    The installer modifies your shell profile. Pass
+    `--no-modify-path` to keep it unchanged.
+
+## Cache settings
+
+| Setting | Default | Meaning |
+| ------- | ------- | ------- |
+| `cache-dir` | `~/.cache/fernwood` | Where downloads are kept |
+| `cache-ttl` | `7d` | How long an entry stays fresh |
+
+The cache is pruned weekly. Entries older than the time to live are removed even when
+the disk is not full.
+"""
+
+REFERENCE_HTML = """\
+<!doctype html>
+<html><head><title>Settings reference</title><script>var tracking = 1;</script></head>
+<body>
+<header class="site-header"><a href="/">Fernwood docs</a> <a href="/blog">Blog</a></header>
+<div class="container">
+<nav class="sidebar"><ul><li><a href="/install">Installing Fernwood quickly</a></li>
+<li><a href="/faq">Frequently asked questions page</a></li></ul></nav>
+<main>
+<h1>Settings reference</h1>
+<p>Fernwood reads these settings from
+<code>fernwood.toml</code> in the project root.</p>
+<dl>
+<dt><code>timeout</code></dt>
+<dd>Seconds to wait for a mirror before trying the next one. Default: <code>30</code>.</dd>
+<dt><code>retries</code></dt>
+<dd>How many times a failed download is retried. Default: <code>3</code>.</dd>
+</dl>
+<table>
+<tr><th>Mirror</th><th>Region</th></tr>
+<tr><td>eu.fernwood.example</td><td>Frankfurt</td></tr>
+<tr><td>us.fernwood.example</td><td>Virginia</td></tr>
+</table>
+<a class="edit-this-page" href="/edit">Edit this page</a>
+</main>
+</div>
+<footer>Copyright 2026 Fernwood contributors. Privacy Policy.</footer>
+</body></html>
+"""
+
+# A text layer the way PDF producers write it: lines broken mid-sentence and mid-word.
+PDF_PAGES = [
+    [
+        "Pump maintenance",
+        "The circulation pump must be serviced by a qualified",
+        "technician every twelve months. Before servicing, discon-",
+        "nect the pump from mains power.",
+        "The pressure gauge should read between 1.2 and 1.8 bar",
+        "when the system is cold.",
+    ],
+    [
+        "Troubleshooting",
+        "If the pump makes a grinding noise, air is trapped in the",
+        "rotor housing. Open the bleed screw until water appears.",
+    ],
+]
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+@pytest.fixture(scope="module")
+def docs(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("docs")
+    (folder / "guide.md").write_text(GUIDE_MD)
+    (folder / "settings.html").write_text(REFERENCE_HTML)
+    write_pdf(folder / "pump.pdf", PDF_PAGES)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def service(docs, tmp_path_factory, encoder) -> QAService:
+    index = tmp_path_factory.mktemp("ix")
+    sync([docs], make_settings(index), encoder, Store(index))
+    return QAService(make_settings(index), encoder=encoder)
+
+
+def _units(doc, encoder):
+    chunks = chunk_document(doc, make_splitter(encoder.count_tokens, 256))
+    return [(u, c.text[u.start : u.end]) for c in chunks for u in c.units]
+
+
+def test_markdown_blocks_keep_lines_paths_and_structure(docs, encoder):
+    doc = load(docs / "guide.md")
+    kinds = [(b.kind, b.start_line, b.end_line, b.depth) for b in doc.blocks]
+    assert kinds[:8] == [
+        ("heading", 1, 1, 0), ("heading", 3, 3, 0), ("paragraph", 5, 6, 0),
+        ("item", 8, 9, 1), ("item", 10, 11, 2), ("item", 12, 12, 1),
+        ("paragraph", 14, 15, 0), ("code", 17, 19, 0),
+    ]
+    para = doc.blocks[2]
+    assert para.text == ("Fernwood runs on the following platforms, each tested in continuous integration "
+                         "before every release:")
+    assert para.heading_path == "Installing Fernwood > Requirements"
+    quote = next(b for b in doc.blocks if b.kind == "quote")  # the admonition, not a code block
+    assert (quote.start_line, quote.end_line) == (23, 24) and quote.text.startswith("The installer modifies")
+    rows = [b for b in doc.blocks if b.kind == "row"]
+    assert [r.start_line for r in rows] == [30, 31]
+    assert rows[0].text == "Setting: `cache-dir`; Default: `~/.cache/fernwood`; Meaning: Where downloads are kept"
+    assert doc.blocks[-1].text.endswith("even when the disk is not full.")  # wrap joined
+
+
+def test_markdown_answer_units(docs, encoder):
+    units = _units(load(docs / "guide.md"), encoder)
+    by_kind = {}
+    for u, text in units:
+        by_kind.setdefault(u.kind, []).append((u, text))
+    (lst, lst_text), = by_kind["list"]
+    assert (lst.start_line, lst.end_line) == (5, 12)  # the introduction and the whole list, nested item too
+    assert display(lst_text, lst.kind, lst.body) == (
+        "Fernwood runs on the following platforms, each tested in continuous integration before every release:\n"
+        "- Linux with glibc 2.28 or later, on x86-64 and aarch64 machines\n"
+        "  - Alpine Linux is supported through the musl builds only\n"
+        "- macOS 13 (Ventura) or later")
+    (code, code_text), = by_kind["code"]
+    assert (code.start_line, code.end_line) == (14, 19)
+    assert display(code_text, code.kind, code.body).endswith(
+        "run the installer script:\n```console\n$ curl -LsSf https://fernwood.example/install.sh | sh\n```")
+    # Neither a heading nor a bare code line is ever an answer; sentences never cross blocks.
+    assert not any(text.lstrip().startswith("#") for _, text in units)
+    assert all("```" not in text or u.kind == "code" for u, text in units)
+    sentences = [_flat(text) for u, text in units if u.kind == "sentence"]
+    assert "The cache is pruned weekly." in sentences
+    assert "Entries older than the time to live are removed even when the disk is not full." in sentences
+    assert [u.kind for u, _ in units].count("row") == 2
+
+
+def test_html_main_content_entries_and_rows(docs, encoder):
+    doc = load(docs / "settings.html")
+    for clutter in ("Installing Fernwood quickly", "Blog", "Edit this page", "Privacy Policy", "tracking"):
+        assert clutter not in doc.text
+    kinds = [b.kind for b in doc.blocks]
+    assert kinds == ["heading", "paragraph", "entry", "entry", "row", "row"]
+    timeout = doc.blocks[2]
+    # The name, its description and its default together, at the line of its <dt>.
+    assert timeout.text == "timeout: Seconds to wait for a mirror before trying the next one. Default: 30."
+    assert timeout.start_line == REFERENCE_HTML.split("\n").index("<dt><code>timeout</code></dt>") + 1
+    assert doc.blocks[1].text == "Fernwood reads these settings from fernwood.toml in the project root."
+    assert doc.blocks[4].text == "Mirror: eu.fernwood.example; Region: Frankfurt"
+    assert doc.blocks[4].heading_path == "Settings reference"
+    entries = [text for u, text in _units(doc, encoder) if u.kind == "entry"]
+    assert entries[1].startswith("retries: How many times") and entries[1].endswith("Default: 3.")
+
+
+def test_pdf_reflow_joins_lines_and_hyphenation_per_page(docs):
+    doc = load(docs / "pump.pdf")
+    texts = [(b.page, b.text) for b in doc.blocks]
+    assert texts[:3] == [
+        (1, "Pump maintenance"),
+        (1, "The circulation pump must be serviced by a qualified technician every twelve months. "
+            "Before servicing, disconnect the pump from mains power."),
+        (1, "The pressure gauge should read between 1.2 and 1.8 bar when the system is cold."),
+    ]
+    assert [b.kind for b in doc.blocks] == ["heading", "paragraph", "paragraph", "heading", "paragraph"]
+    assert doc.blocks[-1].heading_path == "Troubleshooting"
+    assert texts[-1] == (2, "If the pump makes a grinding noise, air is trapped in the rotor housing. "
+                            "Open the bleed screw until water appears.")
+
+
+def test_answers_are_whole_units_with_verbatim_quotes(service, docs):
+    md = service.answer("which platforms does fernwood support?")
+    assert not md.refused
+    cite = md.citations[0]
+    assert cite.source.endswith("guide.md") and (cite.start_line, cite.end_line) == (5, 12)
+    assert cite.heading == "Installing Fernwood > Requirements"
+    source = GUIDE_MD.split("\n")
+    assert cite.quote == _flat("\n".join(source[4:12]))  # the cited lines, whitespace collapsed
+    assert "- macOS 13 (Ventura) or later" in md.text  # the list is shown as a list
+
+    code = service.answer("how do I install the fernwood command line tool?")
+    assert "```console\n$ curl -LsSf https://fernwood.example/install.sh | sh\n```" in code.text
+    assert code.citations[0].quote.startswith("To install the command-line tool")
+
+    html = service.answer("what is the default timeout for a mirror?")
+    assert not html.refused and "Default: 30." in html.text and "retries" not in html.text
+    assert html.citations[0].heading == "Settings reference"
+
+    pdf = service.answer("what should the pressure gauge read when cold?")
+    assert not pdf.refused
+    cite = pdf.citations[0]
+    assert cite.page == 1 and cite.quote.startswith("The pressure gauge should read")
+    assert cite.quote in _flat(" ".join(load(docs / "pump.pdf").text.split("\n")))
+    assert service.answer("how often must the pump be serviced?").citations[0].quote.endswith(
+        "technician every twelve months.")
+
+
+def test_page_furniture_is_not_indexed(encoder):
+    from qa_bot.blocks import text_blocks
+    from qa_bot.ingest import Document, file_hash
+
+    # A web page flattened to one line, as the NQ pages are.
+    page = ("Tide - wikipedia Tide Jump to: navigation, search Tides are the rise and fall of sea levels. "
+            "They are caused by the Moon's gravity. Contents (hide) 1 History 2 See also "
+            "Jump up ^ Smith, J. (2001). Tides. Retrieved 23 April 2017. Jump up ^ Ocean facts. "
+            "Retrieved from ``https://en.wikipedia.org/w/index.php?title=Tide'' "
+            "This page was last edited on 8 April 2018, at 01:07. The tidal range varies by place.")
+    doc = Document("/docs/tide.txt", page, file_hash(page.encode()), text_blocks(page))
+    chunks = chunk_document(doc, make_splitter(encoder.count_tokens, 256))
+    indexed = " ".join(c.indexed_text for c in chunks)
+    for furniture in ("Jump", "Retrieved", "last edited", "Contents (hide)"):
+        assert furniture not in indexed
+    assert chunks[0].text.startswith("Tides are the rise and fall of sea levels.")
+    assert "They are caused by the Moon's gravity." in indexed and "The tidal range varies by place." in indexed
+    assert all(page[c.start : c.end] == c.text for c in chunks)
