@@ -146,3 +146,9 @@ def test_first_run_says_it_is_preparing_the_model_once(tmp_path):
     assert all(re.fullmatch(r"\w[\w ]*: \d+/\d+, \d+ s", line) for line in progress), progress  # slow: progress lines
     again = qa_bot("ask", "What do otters hold?", index_dir=tmp_path / "ix", env=env)
     assert again.returncode == 0 and again.stderr == "" and "hands" in again.stdout
+
+
+def test_quiet_index_prints_no_library_debug_lines(tmp_path):
+    # bm25s sets its own logger to DEBUG; --quiet must still mean errors only.
+    r = qa_bot("-q", "index", str(ROOT / "seeds"), index_dir=tmp_path / "ix")
+    assert r.returncode == 0 and r.stderr == "", r.stderr

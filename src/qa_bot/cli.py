@@ -93,7 +93,11 @@ def cli(ctx: click.Context, index_dir: Path | None, quiet: bool, verbose: int) -
     if level:
         import logging
 
-        logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        handler = logging.StreamHandler()
+        # On the handler too: a library that sets its own logger to DEBUG (bm25s does) would
+        # otherwise pass the root's level and print under --quiet.
+        handler.setLevel(level)
+        logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", handlers=[handler])
     ctx.obj = settings
 
 

@@ -74,7 +74,8 @@ def test_eight_threads_asking_during_a_sync_never_fail_nor_cite_an_uncommitted_f
     manual = docs / "manual.txt"
     manual.write_text("\n\n".join(
         f"Valve {i} of the Zephyr pump is tightened to {i * 3 + 7} newton metres, then checked by "
-        f"inspector number {i % 17} before the pump may run again." for i in range(450)))
+        f"inspector number {i % 17} before the pump may run again." for i in range(450))
+        + "\n\nThe Zephyr pump's warranty ends in March 2031.\n")
     (docs / "keeper.txt").write_text("The lighthouse keeper is called Bartholomew Finch.\n")
     settings_ = make_settings(index_dir, embed_batch_size=2)
     store = Store(index_dir)
@@ -106,8 +107,9 @@ def test_eight_threads_asking_during_a_sync_never_fail_nor_cite_an_uncommitted_f
     for answer, committed in seen:
         for c in answer.citations:
             assert any(Path(p).name == Path(c.source).name for p in committed), f"cited uncommitted {c.source}"
-    final = service.answer(questions[0])
-    assert "manual.txt" in cited(final) and "16 newton metres" in final.text
+    # 450 near-identical valve lines make "valve 3" a lottery for any retriever: ask what one line alone says.
+    final = service.answer("When does the warranty of the Zephyr pump end?")
+    assert "manual.txt" in cited(final) and "March 2031" in final.text
 
 
 @pytest.fixture(scope="module")
