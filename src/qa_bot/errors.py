@@ -12,11 +12,12 @@ class QABotError(Exception):
     """Something the user can fix; the message says what."""
 
 
-class ConfigError(QABotError):
+# Also ValueErrors: what library callers caught before these types existed.
+class ConfigError(QABotError, ValueError):
     """A setting or backend that cannot work as given (QA_BOT_LLM, a missing extra or model file)."""
 
 
-class InputError(QABotError):
+class InputError(QABotError, ValueError):
     """A question, path or file the user gave that cannot be used as it is."""
 
 

@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from qa_bot.chunking import chunk_document, make_splitter
 from qa_bot.cli import cli
+from qa_bot.errors import InputError
 from qa_bot.indexer import Step, read_chunks, sync
 from qa_bot.ingest import SUPPORTED, IngestError, load
 from qa_bot.sanitize import strip_hidden
@@ -124,7 +125,7 @@ def splitter(encoder):
 def test_garbage_questions_get_an_answer_or_a_clear_error(seed_service, question):
     try:
         answer = seed_service.answer(question)
-    except ValueError as exc:
+    except InputError as exc:
         assert str(exc) == "the question is empty" and not strip_hidden(question).split()
         return
     assert answer.text and answer.refused == (not answer.citations)

@@ -188,7 +188,8 @@ def test_terminal_escapes_in_documents_never_reach_the_terminal(docs, tmp_path):
     assert "Marguerite 1mOlsen" in out["ask"] and "keeper]0;pwned.md" in out["ask"]
     assert "Keepers [2J]0;pwned of the light" in out["ask"]  # the heading, inert
     answer = json.loads(out["ask --json"])  # JSON keeps the text exactly, escaped
-    assert f"\x9b1mOlsen\x9b0m{ESC}]8;;{ESC}\\.{OSC52}" in answer["text"]
+    assert f"\x9b1mOlsen\x9b0m{ESC}]8;;{ESC}\\." in answer["text"]
+    assert OSC52 in answer["passages"][0]["text"]
     assert "\\u009b1mOlsen" in out["ask --json"] and "\\u001b]52;c;" in out["ask --json"]
     assert "Marguerite 1mOlsen" in out["chat"]
     assert "1/2 passed" in out["eval"] and "is called" in out["eval"]  # its table shows the answers
