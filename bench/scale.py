@@ -32,8 +32,6 @@ from pathlib import Path
 import numpy as np
 
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
 
 from qa_bot.lexical import LexicalIndex  # noqa: E402
 from qa_bot.schema import Chunk  # noqa: E402
@@ -80,7 +78,7 @@ def synthetic(n: int, start: int, rng: np.random.Generator, centres: np.ndarray,
         words = rng.choice(200, 40) + int(t) * 50  # topics share some words, like real documents
         text = " ".join(vocab[w % len(vocab)] for w in words)
         k = start + i
-        chunks.append(Chunk(f"c{k}", f"/corpus/doc{k // 20}.txt", text, 0, len(text), 1, 1, None, None, "h"))
+        chunks.append(Chunk(f"c{k}", f"/corpus/doc{k // 20}.txt", text, 0, len(text), 1, 1, None, None))
     return chunks, vecs
 
 
@@ -204,7 +202,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="10000,100000", help="comma-separated chunk counts")
     ap.add_argument("--modes", default="embedded,server")
-    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "scale.json")
+    ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results" / "scale.json")
     ap.add_argument("--one", nargs=4, metavar=("MODE", "SIZE", "URL", "WORK"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:

@@ -2,7 +2,7 @@
 
 It never writes a word that is not in the documents. Whether to answer at all is decided
 here, in code, by a small logistic model over retrieval and evidence scores whose weights
-and threshold were fitted on SQuAD v2.0 dev (`bench/calibrate.py` writes `refusal.json`).
+and threshold were fitted on SQuAD v2.0 dev (`bench/calibrate.py` writes `calibration.json`).
 """
 
 from __future__ import annotations

@@ -161,7 +161,6 @@ def _chunk(doc: Document, group: list[_Atom], units: list[DocUnit], lines: LineM
         end_line=last_line,
         page=group[0].block.page,
         heading=body.heading_path or None,
-        file_hash=doc.file_hash,
         context=_context(group),
         units=held,
     )

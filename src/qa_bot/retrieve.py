@@ -41,12 +41,10 @@ class Retriever:
 
         chunks: dict[str, Chunk] = {}
         fused: dict[str, float] = {}
-        dense_sim: dict[str, float] = {}
-        bm25: dict[str, float] = {}
-        for weight, ranking, into in ((s.dense_weight, dense, dense_sim), (s.lexical_weight, lexical, bm25)):
-            for rank, (chunk, score) in enumerate(ranking):
+        dense_sim = {chunk.id: score for chunk, score in dense}
+        for weight, ranking in ((s.dense_weight, dense), (s.lexical_weight, lexical)):
+            for rank, (chunk, _) in enumerate(ranking):
                 chunks.setdefault(chunk.id, chunk)
-                into[chunk.id] = score
                 fused[chunk.id] = fused.get(chunk.id, 0.0) + weight / (s.rrf_k + rank + 1)
         pool = sorted(fused, key=fused.__getitem__, reverse=True)[: max(k, s.rerank_depth)]
         # A chunk the dense search did not return is at most as similar as the last one it did.
@@ -59,5 +57,5 @@ class Retriever:
             best = max((ev.strength for ev in sentence_evidence(chunk.text, weights, units)), default=0.0)
             sim = dense_sim.get(i, floor)
             features = (fused[i] * s.rrf_k, best, coverage(weights, set(terms(chunk.indexed_text))), sim)
-            out.append((Passage(chunks[i], fused[i], dense=sim, lexical=bm25.get(i, 0.0)), features))
+            out.append((Passage(chunks[i], fused[i], dense=sim), features))
         return out

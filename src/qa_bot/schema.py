@@ -113,7 +113,6 @@ class Chunk:
     end_line: int | None
     page: int | None  # 1-based, for PDF
     heading: str | None  # heading path above the chunk ("Guide > Install"), Markdown and HTML
-    file_hash: str
     context: str = ""  # read before the text when embedding and BM25-indexing: heading path, table header
     units: tuple[Unit, ...] = ()
 
@@ -141,7 +140,6 @@ class Chunk:
             end_line=meta.get("end_line"),
             page=meta.get("page"),
             heading=meta.get("heading"),
-            file_hash=meta.get("file_hash", ""),
             context=meta.get("context", ""),
             units=tuple(Unit(*u) for u in json.loads(meta.get("units") or "[]")),
         )
@@ -154,7 +152,6 @@ class Passage:
     chunk: Chunk
     score: float  # fused rank score, higher is better
     dense: float = 0.0  # cosine similarity to the question
-    lexical: float = 0.0  # BM25 score
 
     @property
     def source(self) -> str:

@@ -13,7 +13,7 @@ MUSEUM = "The museum opens on Tuesdays.\nIts curator is Ines Duarte."
 
 
 def passages(*texts: str) -> list[Passage]:
-    return [Passage(Chunk(f"c{i}", f"/docs/{i}.txt", t, 0, len(t), 1, t.count("\n") + 1, None, None, "h"), 1.0)
+    return [Passage(Chunk(f"c{i}", f"/docs/{i}.txt", t, 0, len(t), 1, t.count("\n") + 1, None, None), 1.0)
             for i, t in enumerate(texts, 1)]
 
 

@@ -40,7 +40,7 @@ def test_status_finds_each_kind_of_drift_and_fix_reconciles_it(docs, tmp_path, e
     (docs / "keeper.txt").write_text("The lighthouse keeper is called Bartholomew Finch.\n")
     (docs / "heron.md").unlink()
     # What a sync killed between storing vectors and committing leaves behind: an unowned chunk.
-    stray = Chunk("stray-1", str(docs / "ghost.txt"), "boo", 0, 3, 1, 1, None, None, "x")
+    stray = Chunk("stray-1", str(docs / "ghost.txt"), "boo", 0, 3, 1, 1, None, None)
     service.store.upsert([stray], np.ones((1, 384), dtype=np.float32) / np.sqrt(384))
 
     code, out = _status(index_dir)
