@@ -70,7 +70,7 @@ def _file_lock(store: Store, wait_s: float, notify: Callable[[str], None]) -> It
     try:
         lock.acquire(timeout=0)
     except Timeout:
-        owner = _read_note(note)
+        owner = _holder_note(note)
         if wait_s <= 0:
             raise _busy(store, owner, wait_s) from None
         notify(_waiting(store, owner))
@@ -85,6 +85,8 @@ def _file_lock(store: Store, wait_s: float, notify: Callable[[str], None]) -> It
             note.write_text(json.dumps(_me()))
         yield
     finally:
+        with suppress(OSError):  # while the lock is held, so no later holder's note goes
+            note.unlink()
         lock.release()
 
 
@@ -93,6 +95,14 @@ def _read_note(note) -> dict | None:
         return json.loads(note.read_text())
     except (OSError, ValueError):
         return None
+
+
+def _holder_note(note, patience: float = 1.0) -> dict | None:
+    """The holder's note; it writes it just after taking the lock, so allow it a moment."""
+    deadline = time.monotonic() + patience
+    while (owner := _read_note(note)) is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return owner
 
 
 @contextmanager
