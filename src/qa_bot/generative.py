@@ -32,7 +32,7 @@ from langchain_core.prompts import PromptTemplate
 from .answer import REFUSAL_TEXT, ExtractiveAnswerer
 from .grounding import THINK, GroundingError, check, check_kind
 from .llm import Backend
-from .schema import Answer, Passage
+from .schema import Answer, Passage, location
 
 log = logging.getLogger(__name__)
 
@@ -86,11 +86,7 @@ class Prompts:
 
 def _location(p: Passage) -> str:
     c = p.chunk
-    if c.page is not None:
-        return f"page {c.page}"
-    if c.start_line is None:
-        return "unknown"
-    return f"line {c.start_line}" if c.start_line == c.end_line else f"lines {c.start_line}-{c.end_line}"
+    return location(c.start_line, c.end_line, c.page) or "unknown"
 
 
 def _inert(text: str) -> str:

@@ -185,13 +185,7 @@ class Citation:
     heading: str | None = None
 
     def location(self) -> str:
-        if self.page is not None:
-            return f"p. {self.page}"
-        if self.start_line is None:
-            return ""
-        if self.start_line == self.end_line:
-            return f"line {self.start_line}"
-        return f"lines {self.start_line}-{self.end_line}"
+        return location(self.start_line, self.end_line, self.page)
 
     def to_dict(self) -> CitationJSON:
         d = asdict(self)
@@ -221,6 +215,15 @@ class Answer:
             "citations": [c.to_dict() for c in self.citations],
             "passages": [p.to_dict() for p in self.passages],
         }
+
+
+def location(start_line: int | None, end_line: int | None, page: int | None) -> str:
+    """Where a span lies, as a reader looks it up: "page 3", "line 4", "lines 4-7"; "" if unknown."""
+    if page is not None:
+        return f"page {page}"
+    if start_line is None:
+        return ""
+    return f"line {start_line}" if start_line == end_line else f"lines {start_line}-{end_line}"
 
 
 def display_path(path: str) -> str:
