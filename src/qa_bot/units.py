@@ -131,7 +131,9 @@ def _introduced(blocks: list[Block], i: int) -> list[Block]:
     return out
 
 
-_INERT = re.compile(r"`[^`]+`|(?<=\])\([^()\s]*\)")
+# A code span is short and single-backticked: ``LaTeX quotes'' in web text are not code, and a
+# false span swallowing a page would swallow its sentence ends.
+_INERT = re.compile(r"(?<!`)`(?!`)[^`]{1,80}(?<!`)`(?!`)|(?<=\])\([^()\s]*\)")
 _LINE_MARKUP = re.compile(r"^[ \t]*(?:>[ \t]?)+|^#{1,6}[ \t]+")
 _TAB_TITLE = re.compile(r'^[ \t]*===[ \t]*"?([^"\n]*)"?[ \t]*$', re.MULTILINE)
 _LIST_MARKER = re.compile(r"^[ \t]*(?:[-*+•]|\d{1,3}[.)])[ \t]+")
