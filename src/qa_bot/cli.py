@@ -25,6 +25,7 @@ def _settings(ctx: click.Context) -> Settings:
 
 
 def _service(settings: Settings, llm: str | None = None):
+    from .reader import ReaderError
     from .service import QAService
     from .store import StoreError
 
@@ -32,7 +33,7 @@ def _service(settings: Settings, llm: str | None = None):
         settings = settings.model_copy(update={"llm": llm})
     try:
         return QAService(settings)
-    except StoreError as exc:
+    except (StoreError, ReaderError) as exc:
         raise UserError(str(exc)) from None
 
 
@@ -42,11 +43,12 @@ class _Group(click.Group):
     def invoke(self, ctx):
         from pydantic import ValidationError
 
+        from .reader import ReaderError
         from .store import StoreError
 
         try:
             return super().invoke(ctx)
-        except (StoreError, FileNotFoundError, PermissionError, ValueError) as exc:
+        except (StoreError, ReaderError, FileNotFoundError, PermissionError, ValueError) as exc:
             if isinstance(exc, ValidationError):
                 raise UserError("; ".join(
                     f"bad setting QA_BOT_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}"

@@ -81,6 +81,7 @@ class Citation:
     chunk_id: str
     score: float
     heading: str | None = None
+    reader_score: float | None = None  # the reader's P(this quote answers the question)
 
     def location(self) -> str:
         if self.page is not None:
@@ -95,6 +96,10 @@ class Citation:
         d = asdict(self)
         d.pop("heading")
         d["score"] = round(self.score, 6)
+        if self.reader_score is None:
+            d.pop("reader_score")
+        else:
+            d["reader_score"] = round(self.reader_score, 4)
         return d
 
 

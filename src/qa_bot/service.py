@@ -12,6 +12,7 @@ from .calibration import Calibration
 from .embeddings import Encoder
 from .followup import condense as condense_by_rule
 from .llm import make_backend
+from .reader import shared_reader
 from .retrieve import Retriever
 from .sanitize import GuardedStream, drop_foreign_links, strip_hidden
 from .schema import Answer
@@ -33,6 +34,7 @@ class QAService:
             raise StoreError(f"no index at {self.store.location} (run `qa-bot index` first)")
         self.encoder = encoder or make_encoder(settings)
         self.backend = make_backend(settings)  # None: extractive answers only
+        self.reader = shared_reader() if settings.answerer == "reader" else None
         self.generative = None  # GenerativeAnswerer when a backend is configured
         # Guards the swap of lexical/retriever/answerer, so a question never mixes two snapshots.
         self._lock = threading.Lock()
@@ -66,7 +68,8 @@ class QAService:
                 )
                 self.answerer = ExtractiveAnswerer(
                     lexical, self.encoder, calibration, self.settings.max_answer_sentences,
-                    self.settings.refusal_threshold,
+                    self.settings.refusal_threshold, reader=self.reader,
+                    reader_candidates=self.settings.reader_candidates,
                 )
                 if self.backend is not None:
                     from .generative import GenerativeAnswerer  # LangChain prompts load only when used

@@ -9,6 +9,7 @@ from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 EmbedBackend = Literal["onnx-int8", "onnx", "torch"]
+AnswererKind = Literal["reader", "features"]
 
 
 class Settings(BaseSettings):
@@ -38,6 +39,11 @@ class Settings(BaseSettings):
     refusal_threshold: float | None = Field(
         None, description="Override the calibrated answerability threshold (0..1)."
     )
+    answerer: AnswererKind = Field(
+        "reader", description="reader: qa-bot's trained reader orders sentences and decides refusal; "
+        "features: the hand-fitted features and logistic refusal model.",
+    )
+    reader_candidates: int = Field(8, ge=1, description="Shortlisted sentences the reader scores.")
 
     # -- Discord (qa-bot discord) ----------------------------------------------------------
     discord_token: SecretStr | None = Field(

@@ -10,6 +10,7 @@ import aiohttp
 import discord
 from discord.ext import commands
 
+from ..reader import ReaderError
 from ..settings import Settings
 from ..store import StoreError
 from .cog import NO_MENTIONS, QACog, Services, VoteButton
@@ -63,7 +64,7 @@ def run(settings: Settings, guild_id: int | None = None) -> int:
         return fail("no Discord bot token: set DISCORD_TOKEN in the environment or in .env")
     try:
         services = Services.load(settings)
-    except StoreError as exc:
+    except (StoreError, ReaderError) as exc:
         return fail(str(exc))
     if not logging.getLogger().handlers:
         discord.utils.setup_logging(level=logging.INFO, root=True)
