@@ -8,10 +8,10 @@ Run from the repository root:
 
 Options: --data DIR (default ../shared/data beside the checkout), --sample, --limit N,
 --split {eval,train,all} (whose articles' questions are asked; default eval: squad-splits.json
-keeps the train articles for fitting), --answerers LIST (default reader,features: the first is
+keeps the train articles for fitting), --answerers LIST (default features,reader: the first is
 the "qa-bot" column, each other one gets a column of its own, answering the same questions over
 the same index), --backend {onnx-int8,onnx,torch} (qa-bot's embed_backend; default from
-Settings), --skip-textbook, --json PATH, --llm SPEC, --llm-limit N (default 8). Scratch files
+Settings), --skip-textbook, --reuse-index, --json PATH, --llm SPEC, --llm-limit N (default 8). Scratch files
 (corpus folders, indexes) go to bench/results/work/.
 
 Each of SQuAD v1.1 dev (48 articles) and v2.0 dev (35) is written as one folder of
@@ -98,7 +98,7 @@ from qa_bot.store import Store  # noqa: E402
 from qa_bot.text import sentence_spans  # noqa: E402
 
 DATASETS = {"v1.1": "squad-v1.1-dev", "v2.0": "squad-v2.0-dev"}
-ANSWERERS = ("reader", "features")  # QA_BOT_ANSWERER values
+ANSWERERS = ("features", "reader")  # QA_BOT_ANSWERER values, the default first
 COLUMNS = ("qa-bot", *ANSWERERS, "bm25-only", "dense-only", "textbook")
 COLD_ASK_RUNS = 3
 
@@ -204,9 +204,11 @@ def counts(questions: list[Question]) -> Metrics:
 
 
 # -- qa-bot --------------------------------------------------------------------------------
-def index_qabot(corpus: Path, settings: Settings) -> tuple[QAService, Metrics]:
-    """Index from scratch, sync again (a no-op), and time the bare encoder on the same chunks."""
-    shutil.rmtree(settings.index_dir, ignore_errors=True)
+def index_qabot(corpus: Path, settings: Settings, reuse: bool = False) -> tuple[QAService, Metrics]:
+    """Index from scratch, sync again (a no-op), and time the bare encoder on the same chunks.
+    With `reuse`, an index left by an earlier run is only brought up to date (no indexing numbers)."""
+    if not reuse:
+        shutil.rmtree(settings.index_dir, ignore_errors=True)
     encoder = make_encoder(settings)
     encoder.encode(["warm up"])  # load (or export) the model outside the timings
     store = Store(settings.index_dir)
@@ -215,6 +217,8 @@ def index_qabot(corpus: Path, settings: Settings) -> tuple[QAService, Metrics]:
     if report.skipped or noop.changed:
         raise RuntimeError(f"unexpected sync result: skipped={report.skipped}, second sync changed={noop.changed}")
     svc = QAService(settings, encoder=encoder)
+    if reuse:
+        return svc, {"chunks": len(svc.lexical.chunks)}
     texts = [c.text for c in svc.lexical.chunks]
     bare_s, _ = timed(lambda: encoder.encode(texts))
     n = report.chunks_total
@@ -275,12 +279,12 @@ def cold_ask(settings: Settings, question: str, cwd: Path) -> Metrics:
 
 
 def run_qabot(corpus: Path, index_dir: Path, questions: list[Question], backend: str | None,
-              answerers: list[str]) -> dict[str, Metrics]:
+              answerers: list[str], reuse: bool = False) -> dict[str, Metrics]:
     """The first of `answerers` is the "qa-bot" column (with indexing and cold-start numbers);
     each other one answers the same questions over the same index in a column of its own."""
     settings = Settings(_env_file=None, index_dir=index_dir, answerer=answerers[0],
                         **({"embed_backend": backend} if backend else {}))
-    svc, indexing = index_qabot(corpus, settings)
+    svc, indexing = index_qabot(corpus, settings, reuse)
     results = ask_qabot(svc, questions)
     for other in answerers[1:]:
         alt = QAService(settings.model_copy(update={"answerer": other}), encoder=svc.encoder)
@@ -458,6 +462,8 @@ def parse_args() -> argparse.Namespace:
                    help="comma-separated QA_BOT_ANSWERER values; the first is the qa-bot column")
     p.add_argument("--backend", choices=["onnx-int8", "onnx", "torch"], help="qa-bot embed_backend")
     p.add_argument("--skip-textbook", action="store_true", help="skip the LangChain baseline")
+    p.add_argument("--reuse-index", action="store_true",
+                   help="update the index an earlier run left instead of rebuilding it (no indexing numbers)")
     p.add_argument("--json", type=Path, help="also write every number to this JSON file")
     p.add_argument("--llm", metavar="SPEC", help="also compare extractive vs this LLM backend (QA_BOT_LLM syntax)")
     p.add_argument("--llm-limit", type=int, default=8, metavar="N",
@@ -484,7 +490,8 @@ def main() -> None:
     results: dict[str, dict[str, Metrics]] = {}
     for name, (work, questions) in plan.items():
         console.print(f"[bold]{name}[/]: qa-bot, {len(questions)} questions", highlight=False)
-        results[name] = run_qabot(work / "corpus", work / "qa-bot-index", questions, args.backend, answerers)
+        results[name] = run_qabot(work / "corpus", work / "qa-bot-index", questions, args.backend, answerers,
+                                  args.reuse_index)
     gc.collect()
     for name in plan:
         results[name]["qa-bot"]["peak_rss_mb"] = peak_rss_mb()

@@ -124,10 +124,14 @@ class ArticleIndex:
         return [int(i) for i in docs[0]]
 
 
-def candidates(q: Question, index: ArticleIndex, rng: random.Random, n_para: int, n_other: int) -> list[tuple[Unit, int]]:
-    """(unit, label) for one question: the positive, gold-paragraph and retrieved-paragraph negatives."""
+def candidates(q: Question, index: ArticleIndex, rng: random.Random, n_para: int, n_other: int,
+               n_unanswerable: int) -> list[tuple[Unit, int]]:
+    """(unit, label) for one question: the positive, gold-paragraph and retrieved-paragraph negatives
+    (an unanswerable question: its `n_unanswerable` most question-like paragraph sentences)."""
     qt = set(terms(q.text))
     answered = bool(q.spans)
+    if not answered:
+        n_para, n_other = n_unanswerable, 0
     out = []
     gold_para = [u for u in index.units if u.paragraph == q.paragraph]
     pos = [u for u in gold_para if answered and any(u.start <= s < u.end for s, _ in q.spans)]
@@ -135,8 +139,9 @@ def candidates(q: Question, index: ArticleIndex, rng: random.Random, n_para: int
         return []
     out += [(pos[0], 1)] if pos else []
     rest = sorted((u for u in gold_para if u not in pos), key=lambda u: -overlap(qt, u.text))
-    if len(rest) > n_para:  # the most question-like sentences, and one at random
+    if len(rest) > n_para > 1:  # the most question-like sentences, and one at random
         rest = rest[: n_para - 1] + [rng.choice(rest[n_para - 1 :])]
+    rest = rest[:n_para]
     out += [(u, 0) for u in rest]
     others = [p for p in index.paragraphs(q.text, n_other + 1) if p != q.paragraph][:n_other]
     for p in others:
@@ -225,16 +230,19 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     ap.add_argument("--layers", type=int, default=3)
-    ap.add_argument("--max-length", type=int, default=112)
-    ap.add_argument("--pairs", type=int, default=6000)
+    ap.add_argument("--max-length", type=int, default=96)
+    ap.add_argument("--pairs", type=int, default=12000)
     ap.add_argument("--epochs", type=int, default=1)
+    ap.add_argument("--para-negatives", type=int, default=2, help="per answerable question, from its paragraph")
+    ap.add_argument("--other-negatives", type=int, default=1, help="per answerable question, from other paragraphs")
+    ap.add_argument("--unanswerable-negatives", type=int, default=1, help="per unanswerable question")
     ap.add_argument("--batch", type=int, default=16)
-    ap.add_argument("--lr", type=float, default=1e-4)
+    ap.add_argument("--lr", type=float, default=5e-5)
     ap.add_argument("--holdout", type=int, default=4)
-    ap.add_argument("--holdout-questions", type=int, default=300)
+    ap.add_argument("--holdout-questions", type=int, default=160)
     ap.add_argument("--min-recall", type=float, default=0.80, help="answerable recall the threshold keeps")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--max-minutes", type=float, default=45.0,
+    ap.add_argument("--max-minutes", type=float, default=22.0,
                     help="stop the weight updates after this long (logged; the schedule is not stretched)")
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--out", type=Path, default=ROOT / "src" / "qa_bot" / "models" / "reader")
@@ -271,7 +279,8 @@ def main(argv: list[str] | None = None) -> int:
     fit_qs = [q for q in questions if q.doc_id not in holdout]
     pairs: list[tuple[str, str, int]] = []
     for q in fit_qs:
-        for u, label in candidates(q, indexes[q.doc_id], rng, n_para=3, n_other=2):
+        for u, label in candidates(q, indexes[q.doc_id], rng, args.para_negatives, args.other_negatives,
+                                   args.unanswerable_negatives):
             pairs.append((q.text, pair_second(u.text, u.context), label))
     rng.shuffle(pairs)
     available = len(pairs)

@@ -40,8 +40,8 @@ class Settings(BaseSettings):
         None, description="Override the calibrated answerability threshold (0..1)."
     )
     answerer: AnswererKind = Field(
-        "reader", description="reader: qa-bot's trained reader orders sentences and decides refusal; "
-        "features: the hand-fitted features and logistic refusal model.",
+        "features", description="features: the hand-fitted features and logistic refusal model (measured "
+        "better so far); reader: qa-bot's trained reader orders sentences and decides refusal.",
     )
     reader_candidates: int = Field(8, ge=1, description="Shortlisted sentences the reader scores.")
 
