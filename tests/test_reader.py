@@ -1,6 +1,6 @@
 """qa-bot's shipped reader: the file is the one its model card describes, it runs without torch,
-and (issue 9's target) it answers paraphrases of the seed article and declines what the article
-does not say. The shipped model misses that target: the cases it gets wrong are strict xfails, so
+it declines what the seed article does not say and (issue 9's target) answers paraphrases of it.
+The shipped model misses part of that target: the paraphrases it gets wrong are strict xfails, so
 a better model turns them into failures that ask for the marks to go."""
 
 from __future__ import annotations
@@ -25,7 +25,11 @@ PARAPHRASES = {  # issue 9: each was refused by the hand-fitted answerer
     "Who is the Russian envoy to the United States?": "Antonov",
     "what did the two countries agree on at the UN?": "draft resolution",
 }
-MISSED_PARAPHRASES = {"How many other nations supported the text as co-sponsors?", "what did the two countries agree on at the UN?"}
+MISSED_PARAPHRASES = {
+    "How many other nations supported the text as co-sponsors?",
+    "Who is the Russian envoy to the United States?",
+    "what did the two countries agree on at the UN?",
+}
 OFF_TOPIC = [
     "What is the capital of Australia?",
     "How do I bake sourdough bread?",
@@ -68,7 +72,7 @@ def test_reader_answers_paraphrases(reader_service, question):
     assert answer.citations[0].to_dict()["reader_score"] == round(answer.citations[0].reader_score, 4)
 
 
-@pytest.mark.parametrize("question", [pytest.param(q, marks=MISSED) for q in OFF_TOPIC])
+@pytest.mark.parametrize("question", OFF_TOPIC)
 def test_reader_declines_off_topic(reader_service, question):
     answer = reader_service.answer(question)
     assert answer.refused and answer.citations == []

