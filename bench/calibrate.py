@@ -1,16 +1,17 @@
 """Fit the extractive answerer's sentence-ranking weights and its answerability model.
 
-Both are fitted on SQuAD v2.0 dev (which has unanswerable questions), leaving out the
-questions of its sample.jsonl so that `bench/squad.py --sample` reports held-out numbers.
-SQuAD v2.0's unanswerable questions are all near misses written against the very paragraph
-they resemble; users also ask things the documents never touch. So SQuAD v1.1 questions
-about articles that are not in the v2.0 corpus are added as off-topic unanswerables.
+Both are fitted on SQuAD v2.0 dev (which has unanswerable questions), on the questions of the
+`train` articles of squad-splits.json only, so that `bench/squad.py` (eval articles) reports
+held-out numbers. SQuAD v2.0's unanswerable questions are all near misses written against the
+very paragraph they resemble; users also ask things the documents never touch. So SQuAD v1.1
+questions about train articles that are not in the v2.0 corpus would be added as off-topic
+unanswerables (the current split has none: every train article is a v2.0 article).
 
 SQuAD questions were written looking at the paragraph and reuse its words; users paraphrase,
 and often point qa-bot at a small folder. The threshold therefore must also keep answering
 natural questions (an answer-recall floor): the NQ subset's real search queries, and
-bench/paraphrased-squad-v2.jsonl (questions about v2.0 articles written as a user would, not
-copied from the text), asked both of the whole corpus and of an index of their article alone.
+bench/paraphrased-squad-v2.jsonl (questions about v2.0 train articles written as a user would,
+not copied from the text), asked both of the whole corpus and of an index of their article alone.
 None of these is used in the fit.
 Writes src/qa_bot/calibration.json.
 
@@ -208,15 +209,17 @@ def main() -> int:
     encoder = make_encoder(Settings(_env_file=None))
     svc = open_index(args.data, args.work / "squad-v2", encoder)
 
-    held_out = {json.loads(line)["id"] for line in (args.data / "sample.jsonl").open()}
-    pool = [q for q in map(json.loads, (args.data / "questions.jsonl").open()) if q["id"] not in held_out]
+    train = set(json.loads((args.data.parent / "squad-splits.json").read_text())["train"])
+    pool = [q for q in map(json.loads, (args.data / "questions.jsonl").open()) if q["doc_id"] in train]
     rng = random.Random(0)
     questions = rng.sample(pool, min(args.limit, len(pool)))
     v11 = args.data.parent / "squad-v1.1-dev"
     titles = {json.loads(line)["title"] for line in (args.data / "corpus.jsonl").open()}
-    other_docs = {d["doc_id"] for d in map(json.loads, (v11 / "corpus.jsonl").open()) if d["title"] not in titles}
+    other_docs = {d["doc_id"] for d in map(json.loads, (v11 / "corpus.jsonl").open())
+                  if d["title"] not in titles and d["doc_id"] in train}
     off_topic = [q for q in map(json.loads, (v11 / "questions.jsonl").open()) if q["doc_id"] in other_docs]
-    questions += [{**q, "is_impossible": True} for q in rng.sample(off_topic, min(args.off_topic, len(off_topic)))]
+    off_topic_qs = [{**q, "is_impossible": True} for q in rng.sample(off_topic, min(args.off_topic, len(off_topic)))]
+    questions += off_topic_qs
     rerank = fit_rerank(svc, questions)
     svc.retriever.weights = rerank
     rows = collect(svc, questions)
@@ -225,7 +228,7 @@ def main() -> int:
     natural_svc = open_index(args.natural, args.work / "nq", encoder)
     natural_svc.retriever.weights = rerank
     natural_qs = [q for q in map(json.loads, (args.natural / "questions.jsonl").open()) if not q["is_impossible"]]
-    paraphrased = [{**q, "is_impossible": False} for q in map(json.loads, PARAPHRASED.open())]
+    paraphrased = [{**q, "is_impossible": False} for q in map(json.loads, PARAPHRASED.open()) if q["doc_id"] in train]
     natural_rows = collect(natural_svc, natural_qs) + collect(svc, paraphrased)
     for doc_id in sorted({q["doc_id"] for q in paraphrased}):  # a small folder: one article
         single = open_index(args.data, args.work / "single" / doc_id, encoder, only=doc_id)
@@ -245,8 +248,8 @@ def main() -> int:
     threshold, stats = choose_threshold(prob, y, natural, args.min_answer_recall, args.min_natural_recall)
     print("refusal on the fitting set: " + ", ".join(f"{k} {v:.3f}" for k, v in stats.items()))
     OUT.write_text(json.dumps({
-        "fitted_on": f"SQuAD v2.0 dev, {args.limit} questions outside sample.jsonl, "
-                     f"+ {args.off_topic} off-topic SQuAD v1.1 questions; threshold keeps "
+        "fitted_on": f"SQuAD v2.0 dev train articles (squad-splits.json), {len(questions) - len(off_topic_qs)} "
+                     f"questions + {len(off_topic_qs)} off-topic SQuAD v1.1 train-article questions; threshold keeps "
                      f"{args.min_natural_recall:.0%} of natural questions (NQ subset, paraphrased v2.0) answered",
         "rerank_features": list(RERANK_FEATURES),
         "rerank_weights": [round(float(v), 4) for v in rerank],

@@ -58,9 +58,13 @@ def load_articles(folder: Path) -> list[Article]:
     return [Article(r["doc_id"], r["text"]) for r in _jsonl(folder / "corpus.jsonl")]
 
 
-def load_questions(folder: Path, sample: bool, limit: int, seed: int = 0) -> list[Question]:
-    """The fixed sample, or a seeded random subset of `limit` questions in file order."""
+def load_questions(folder: Path, sample: bool, limit: int, seed: int = 0,
+                   articles: set[str] | None = None) -> list[Question]:
+    """The fixed sample, or a seeded random subset of `limit` questions in file order; only
+    questions about `articles` (doc ids) when given."""
     rows = _jsonl(folder / ("sample.jsonl" if sample else "questions.jsonl"))
+    if articles is not None:
+        rows = [r for r in rows if r["doc_id"] in articles]
     if not sample and limit < len(rows):
         keep = sorted(random.Random(seed).sample(range(len(rows)), limit))
         rows = [rows[i] for i in keep]

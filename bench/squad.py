@@ -7,13 +7,17 @@ Run from the repository root:
     .venv/bin/python bench/squad.py --limit 500 --skip-textbook --backend onnx --json out.json
 
 Options: --data DIR (default ../shared/data beside the checkout), --sample, --limit N,
---backend {onnx-int8,onnx,torch} (qa-bot's embed_backend; default from Settings),
---skip-textbook, --json PATH, --llm SPEC, --llm-limit N (default 8). Scratch files (corpus
-folders, indexes) go to bench/results/work/.
+--split {eval,train,all} (whose articles' questions are asked; default eval: squad-splits.json
+keeps the train articles for fitting), --answerers LIST (default features,reader: the first is
+the "qa-bot" column, each other one gets a column of its own, answering the same questions over
+the same index), --backend {onnx-int8,onnx,torch} (qa-bot's embed_backend; default from
+Settings), --skip-textbook, --reuse-index, --json PATH, --llm SPEC, --llm-limit N (default 8). Scratch files
+(corpus folders, indexes) go to bench/results/work/.
 
 Each of SQuAD v1.1 dev (48 articles) and v2.0 dev (35) is written as one folder of
 `<doc_id>.txt` files holding exactly the article text, so chunk offsets are article offsets.
-All questions are asked against the whole corpus of their dataset.
+All questions are asked against the whole corpus of their dataset (open-corpus retrieval), but
+only questions about the --split articles are asked.
 
 - hit@1, hit@5, MRR@5 (answerable questions only): a passage is a hit when it comes from the
   question's article and its character range overlaps a gold answer span.
@@ -88,7 +92,8 @@ from qa_bot.store import Store
 from qa_bot.text import sentence_spans
 
 DATASETS = {"v1.1": "squad-v1.1-dev", "v2.0": "squad-v2.0-dev"}
-COLUMNS = ("qa-bot", "bm25-only", "dense-only", "textbook")
+ANSWERERS = ("features", "reader")  # QA_BOT_ANSWERER values, the default first
+COLUMNS = ("qa-bot", *ANSWERERS, "bm25-only", "dense-only", "textbook")
 COLD_ASK_RUNS = 3
 
 Metrics = dict[str, float | None]
@@ -98,14 +103,14 @@ ROWS = (
     Row("questions", "questions", "{:,.0f}"),
     Row("answerable", "answerable questions", "{:,.0f}"),
     Row("chunks", "chunks indexed", "{:,.0f}"),
-    Row("hit@1", "hit@1", target=(">=", 0.85)),
+    Row("hit@1", "hit@1", target=(">=", 0.90)),
     Row("hit@5", "hit@5", target=(">=", 0.95)),
     Row("mrr@5", "MRR@5"),
-    Row("first_sentence_gold", "first sentence contains gold", target=(">=", 0.80)),
+    Row("first_sentence_gold", "first sentence contains gold", target=(">=", 0.85)),
     Row("refusal_precision", "refusal precision"),
     Row("refusal_recall", "refusal recall"),
-    Row("refusal_f1", "refusal F1", target=(">=", 0.70)),
-    Row("answerable_recall", "answerable recall", target=(">=", 0.75)),
+    Row("refusal_f1", "refusal F1", target=(">=", 0.65)),
+    Row("answerable_recall", "answerable recall", target=(">=", 0.80)),
     Row("index_s", "index time (s)", "{:.1f}"),
     Row("index_chunks_per_s", "index throughput (chunks/s)", "{:.1f}"),
     Row("bare_chunks_per_s", "bare encoder (chunks/s)", "{:.1f}"),
@@ -113,7 +118,7 @@ ROWS = (
     Row("noop_s", "no-op re-index (s)", "{:.2f}"),
     Row("noop_vs_full", "no-op / full index", "{:.3f}", ("<=", 0.02)),
     Row("p50_ms", "warm latency p50 (ms)", "{:.1f}"),
-    Row("p95_ms", "warm latency p95 (ms)", "{:.1f}", ("<=", 50.0)),
+    Row("p95_ms", "warm latency p95 (ms)", "{:.1f}", ("<=", 150.0)),
     Row("cold_ask_s", "cold `qa-bot ask` (s, median)", "{:.2f}", ("<=", 2.0)),
     Row("cold_ask_rss_mb", "cold ask peak RSS (MiB)", "{:,.0f}", ("<=", 1536.0)),
     Row("peak_rss_mb", "process peak RSS (MiB)", "{:,.0f}", ("<=", 1536.0)),
@@ -166,9 +171,11 @@ def counts(questions: list[Question]) -> Metrics:
 
 
 # -- qa-bot --------------------------------------------------------------------------------
-def index_qabot(corpus: Path, settings: Settings) -> tuple[QAService, Metrics]:
-    """Index from scratch, sync again (a no-op), and time the bare encoder on the same chunks."""
-    shutil.rmtree(settings.index_dir, ignore_errors=True)
+def index_qabot(corpus: Path, settings: Settings, reuse: bool = False) -> tuple[QAService, Metrics]:
+    """Index from scratch, sync again (a no-op), and time the bare encoder on the same chunks.
+    With `reuse`, an index left by an earlier run is only brought up to date (no indexing numbers)."""
+    if not reuse:
+        shutil.rmtree(settings.index_dir, ignore_errors=True)
     encoder = make_encoder(settings)
     encoder.encode(["warm up"])  # load (or export) the model outside the timings
     store = Store(settings.index_dir)
@@ -177,6 +184,8 @@ def index_qabot(corpus: Path, settings: Settings) -> tuple[QAService, Metrics]:
     if report.skipped or noop.changed:
         raise RuntimeError(f"unexpected sync result: skipped={report.skipped}, second sync changed={noop.changed}")
     svc = QAService(settings, encoder=encoder)
+    if reuse:
+        return svc, {"chunks": len(svc.lexical.chunks)}
     texts = [c.text for c in svc.lexical.chunks]
     bare_s, _ = timed(lambda: encoder.encode(texts))
     n = report.chunks_total
@@ -191,8 +200,9 @@ def index_qabot(corpus: Path, settings: Settings) -> tuple[QAService, Metrics]:
     }
 
 
-def ask_qabot(svc: QAService, questions: list[Question]) -> dict[str, Metrics]:
-    """Answer every question (timed); rank fused, BM25-only and dense-only top-5 for answerable ones."""
+def ask_qabot(svc: QAService, questions: list[Question], ranks: bool = True) -> dict[str, Metrics]:
+    """Answer every question (timed); rank fused, BM25-only and dense-only top-5 for answerable ones
+    (unless `ranks` is false: another answerer over the same retrieval)."""
     fused, lexical, dense = RankStats(), RankStats(), RankStats()
     refusals = RefusalStats()
     first_ok: list[bool] = []
@@ -205,6 +215,8 @@ def ask_qabot(svc: QAService, questions: list[Question]) -> dict[str, Metrics]:
         if q.is_impossible:
             continue
         first_ok.append(not answer.refused and contains_gold(first_sentence(answer), q.answers))
+        if not ranks:
+            continue
         fused.add(chunk_hit(p.chunk, q) for p in svc.retriever.retrieve(q.question, 5))
         lexical.add(chunk_hit(c, q) for c, _ in svc.retriever.lexical.search(q.question, 5))
         vector = svc.encoder.encode([q.question])[0]
@@ -214,7 +226,7 @@ def ask_qabot(svc: QAService, questions: list[Question]) -> dict[str, Metrics]:
         refusal = {"answerable_recall": refusal["answerable_recall"]}
     return {
         "qa-bot": {
-            **fused.metrics(),
+            **(fused.metrics() if ranks else {}),
             "first_sentence_gold": sum(first_ok) / (len(first_ok) or 1),
             **refusal,
             **latency_ms(seconds),
@@ -228,15 +240,22 @@ def cold_ask(settings: Settings, question: str, cwd: Path) -> Metrics:
     """Wall time and peak RSS of a fresh `qa-bot ask` process (median / max of a few runs)."""
     exe = str(Path(sys.executable).with_name("qa-bot"))
     cmd = [exe, "--index-dir", str(settings.index_dir), "ask", question]
-    env = {**os.environ, "QA_BOT_EMBED_BACKEND": settings.embed_backend}
+    env = {**os.environ, "QA_BOT_EMBED_BACKEND": settings.embed_backend, "QA_BOT_ANSWERER": settings.answerer}
     runs = [run_child(cmd, env, cwd) for _ in range(COLD_ASK_RUNS)]
     return {"cold_ask_s": statistics.median(w for w, _ in runs), "cold_ask_rss_mb": max(r for _, r in runs)}
 
 
-def run_qabot(corpus: Path, index_dir: Path, questions: list[Question], backend: str | None) -> dict[str, Metrics]:
-    settings = Settings(_env_file=None, index_dir=index_dir, **({"embed_backend": backend} if backend else {}))
-    svc, indexing = index_qabot(corpus, settings)
+def run_qabot(corpus: Path, index_dir: Path, questions: list[Question], backend: str | None,
+              answerers: list[str], reuse: bool = False) -> dict[str, Metrics]:
+    """The first of `answerers` is the "qa-bot" column (with indexing and cold-start numbers);
+    each other one answers the same questions over the same index in a column of its own."""
+    settings = Settings(_env_file=None, index_dir=index_dir, answerer=answerers[0],
+                        **({"embed_backend": backend} if backend else {}))
+    svc, indexing = index_qabot(corpus, settings, reuse)
     results = ask_qabot(svc, questions)
+    for other in answerers[1:]:
+        alt = QAService(settings.model_copy(update={"answerer": other}), encoder=svc.encoder)
+        results[other] = {**counts(questions), **ask_qabot(alt, questions, ranks=False)["qa-bot"]}
     cold = cold_ask(settings, questions[0].question, index_dir.parent)
     results["qa-bot"].update(counts(questions), **indexing, **cold)
     for column in ("bm25-only", "dense-only"):
@@ -379,7 +398,8 @@ def run_textbook(corpus: Path, persist_dir: Path, questions: list[Question]) -> 
 # -- output --------------------------------------------------------------------------------
 def render(dataset: str, results: dict[str, Metrics], console: Console) -> None:
     columns = {c: results[c] for c in COLUMNS if c in results}
-    console.print(metrics_table(f"SQuAD {dataset} dev", ROWS, columns, judged={"qa-bot"}, target_label="target (qa-bot)"))
+    console.print(metrics_table(f"SQuAD {dataset} dev", ROWS, columns, judged={"qa-bot", *ANSWERERS},
+                                target_label="target (qa-bot, answerers)"))
 
 
 def parse_args() -> argparse.Namespace:
@@ -387,8 +407,14 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder holding squad-v1.1-dev/ and squad-v2.0-dev/")
     p.add_argument("--sample", action="store_true", help="ask each dataset's sample.jsonl questions")
     p.add_argument("--limit", type=int, default=3000, help="random questions per dataset without --sample (seed 0)")
+    p.add_argument("--split", choices=["eval", "train", "all"], default="eval",
+                   help="ask only questions about these squad-splits.json articles (default eval)")
+    p.add_argument("--answerers", default=",".join(ANSWERERS),
+                   help="comma-separated QA_BOT_ANSWERER values; the first is the qa-bot column")
     p.add_argument("--backend", choices=["onnx-int8", "onnx", "torch"], help="qa-bot embed_backend")
     p.add_argument("--skip-textbook", action="store_true", help="skip the LangChain baseline")
+    p.add_argument("--reuse-index", action="store_true",
+                   help="update the index an earlier run left instead of rebuilding it (no indexing numbers)")
     p.add_argument("--json", type=Path, help="also write every number to this JSON file")
     p.add_argument("--llm", metavar="SPEC", help="also compare extractive vs this LLM backend (QA_BOT_LLM syntax)")
     p.add_argument("--llm-limit", type=int, default=8, metavar="N",
@@ -400,16 +426,23 @@ def main() -> None:
     args = parse_args()
     console = Console(width=None if sys.stdout.isatty() else 120)  # pipes get the full table too
     started, load_start = time.perf_counter(), os.getloadavg()[0]
+    answerers = [a.strip() for a in args.answerers.split(",") if a.strip()]
+    if not answerers or set(answerers) - set(ANSWERERS):
+        sys.exit(f"--answerers: choose from {', '.join(ANSWERERS)}")
+    articles = None
+    if args.split != "all":
+        articles = set(json.loads((args.data / "squad-splits.json").read_text())[args.split])
     plan = {}
     for name, folder in DATASETS.items():
         work = WORK_DIR / folder
         write_corpus(load_articles(args.data / folder), work / "corpus")
-        plan[name] = (work, load_questions(args.data / folder, args.sample, args.limit))
+        plan[name] = (work, load_questions(args.data / folder, args.sample, args.limit, articles=articles))
 
     results: dict[str, dict[str, Metrics]] = {}
     for name, (work, questions) in plan.items():
         console.print(f"[bold]{name}[/]: qa-bot, {len(questions)} questions", highlight=False)
-        results[name] = run_qabot(work / "corpus", work / "qa-bot-index", questions, args.backend)
+        results[name] = run_qabot(work / "corpus", work / "qa-bot-index", questions, args.backend, answerers,
+                                  args.reuse_index)
     gc.collect()
     for name in plan:
         results[name]["qa-bot"]["peak_rss_mb"] = peak_rss_mb()

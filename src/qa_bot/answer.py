@@ -1,18 +1,21 @@
 """The extractive answerer: the best-supported sentences of the retrieved passages, each cited.
 
-It never writes a word that is not in the documents. Whether to answer at all is decided
-here, in code, by a small logistic model over retrieval and evidence scores whose weights
-and threshold were fitted on SQuAD v2.0 dev (`bench/calibrate.py` writes `calibration.json`).
+It never writes a word that is not in the documents. Hand-fitted features (term coverage, rank,
+type match, MiniLM similarity) shortlist the sentences. Then either qa-bot's reader (a trained
+cross-encoder, `reader.py`) orders the shortlist and gives the probability that it answers the
+question at all, or (`QA_BOT_ANSWERER=features`) a small logistic model over the features does,
+with weights fitted by `bench/calibrate.py` (`calibration.json`).
 """
 
 from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .calibration import Calibration
 from .lexical import LexicalIndex, coverage, sentence_evidence
+from .reader import Reader
 from .schema import Answer, Citation, Passage, Unit
 from .text import terms
 from .units import display
@@ -43,6 +46,7 @@ class Candidate:
     features: tuple[float, ...]
     score: float
     unit: Unit | None = None  # None for chunks indexed without answer units
+    reader: float | None = None  # the reader's P(this sentence answers the question)
 
     @property
     def text(self) -> str:
@@ -85,12 +89,16 @@ class ExtractiveAnswerer:
     """Picks the sentences that best answer the question; decides whether to answer at all."""
 
     def __init__(self, lexical: LexicalIndex, encoder, calibration: Calibration, max_sentences: int = 2,
-                 threshold: float | None = None, dense_candidates: int = 5):
+                 threshold: float | None = None, dense_candidates: int = 5, reader: Reader | None = None,
+                 reader_candidates: int = 8):
         self.lexical = lexical
         self.encoder = encoder
         self.cal = calibration
         self.max_sentences = max_sentences
-        self.threshold = calibration.threshold if threshold is None else threshold
+        self.reader = reader
+        self.reader_candidates = reader_candidates
+        default = reader.config.threshold if reader is not None else calibration.threshold
+        self.threshold = default if threshold is None else threshold
         # Every sentence that may be shown must be scored in full (unscored ones rank too low).
         self.dense_candidates = max(dense_candidates, max_sentences)
 
@@ -142,16 +150,31 @@ class ExtractiveAnswerer:
         z = self.cal.refusal_bias + sum(w * f for w, f in zip(self.cal.refusal_weights, feats))
         return 1.0 / (1.0 + math.exp(-z))
 
+    def read(self, question: str, ranked: list[Candidate]) -> tuple[list[Candidate], float]:
+        """The reader's order of the feature-ranked shortlist, and P(the shortlist answers it)."""
+        top = ranked[: self.reader_candidates]
+        scores = self.reader.score(question, [c.text for c in top], [c.passage.chunk.text for c in top])
+        read = [replace(c, reader=p) for c, p in zip(top, scores.probabilities)]
+        read.sort(key=lambda c: c.reader, reverse=True)
+        return read, scores.answered
+
     # -- answering ---------------------------------------------------------------------
     def answer(self, question: str, passages: list[Passage]) -> Answer:
         ranked = self.candidates(question, passages)
+        if self.reader is not None and ranked:
+            ranked, confidence = self.read(question, ranked)
+        else:
+            confidence = self.answerable(question, passages, ranked[0] if ranked else None)
         best = ranked[0] if ranked else None
-        confidence = self.answerable(question, passages, best)
         if best is None or confidence < self.threshold:
             return Answer(question, REFUSAL_TEXT, [], True, passages, confidence)
+
+        def strength(c: Candidate) -> float:
+            return c.score if c.reader is None else c.reader
+
         chosen = [best]
         for cand in ranked[1:]:
-            if len(chosen) >= self.max_sentences or cand.score < 0.85 * best.score:
+            if len(chosen) >= self.max_sentences or strength(cand) < 0.85 * strength(best):
                 break
             if not any(_overlaps(cand, c) or cand.text == c.text for c in chosen):
                 chosen.append(cand)
@@ -190,4 +213,5 @@ def _cite(n: int, cand: Candidate) -> Citation:
         chunk_id=chunk.id,
         score=cand.score,
         heading=chunk.heading,
+        reader_score=cand.reader,
     )

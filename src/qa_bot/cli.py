@@ -40,6 +40,7 @@ def _settings(ctx: click.Context) -> Settings:
 
 
 def _service(settings: Settings, llm: str | None = None):
+    from .reader import ReaderError
     from .service import QAService
     from .store import StoreError
 
@@ -47,7 +48,7 @@ def _service(settings: Settings, llm: str | None = None):
         settings = settings.model_copy(update={"llm": llm})
     try:
         return QAService(settings)
-    except StoreError as exc:
+    except (StoreError, ReaderError) as exc:
         raise UserError(str(exc)) from None
 
 

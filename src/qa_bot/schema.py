@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from pydantic import ConfigDict
-from typing_extensions import TypedDict
+from typing_extensions import NotRequired, TypedDict
 
 # -- The `ask --json` output, declared once: to_dict() returns these, `qa-bot schema` publishes them.
 _JSON = ConfigDict(extra="forbid", use_attribute_docstrings=True)
@@ -55,6 +55,8 @@ class CitationJSON(TypedDict):
     """How strongly this sentence answers the question (the answerer's evidence score)."""
     heading: str | None
     """The heading path above the quote ("Configuration > Caching"), or null."""
+    reader_score: NotRequired[float]
+    """With QA_BOT_ANSWERER=reader: the reader model's probability that this unit answers the question."""
 
 
 class AnswerJSON(TypedDict):
@@ -183,6 +185,7 @@ class Citation:
     chunk_id: str
     score: float
     heading: str | None = None
+    reader_score: float | None = None  # the reader's P(this quote answers the question)
 
     def location(self) -> str:
         return location(self.start_line, self.end_line, self.page)
@@ -190,6 +193,10 @@ class Citation:
     def to_dict(self) -> CitationJSON:
         d = asdict(self)
         d["score"] = round(self.score, 6)
+        if self.reader_score is None:
+            d.pop("reader_score")
+        else:
+            d["reader_score"] = round(self.reader_score, 4)
         return d  # type: ignore[return-value]
 
 

@@ -14,6 +14,7 @@ from .embeddings import Encoder
 from .errors import InputError
 from .followup import condense as condense_by_rule
 from .llm import BackendUnavailable, make_backend
+from .reader import shared_reader
 from .retrieve import Retriever
 from .sanitize import GuardedStream, drop_foreign_links, strip_hidden
 from .schema import Answer, Passage
@@ -44,6 +45,7 @@ class QAService:
             self.backend = None
             self.backend_notice = f"The language model is unavailable: {exc}; showing the extractive answer."
             log.warning("%s", self.backend_notice)
+        self.reader = shared_reader() if settings.answerer == "reader" else None
         self.generative = None  # GenerativeAnswerer when a backend is configured
         # Guards the swap of lexical/retriever/answerer, so a question never mixes two snapshots.
         self._lock = threading.Lock()
@@ -81,7 +83,8 @@ class QAService:
                 )
                 self.answerer = ExtractiveAnswerer(
                     lexical, self.encoder, calibration, self.settings.max_answer_sentences,
-                    self.settings.refusal_threshold,
+                    self.settings.refusal_threshold, reader=self.reader,
+                    reader_candidates=self.settings.reader_candidates,
                 )
                 if self.backend is not None:
                     from .generative import GenerativeAnswerer, Prompts  # LangChain prompts load only when used

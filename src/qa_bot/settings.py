@@ -10,6 +10,7 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 EmbedBackend = Literal["onnx-int8", "onnx", "torch"]
+AnswererKind = Literal["reader", "features"]
 
 
 class Settings(BaseSettings):
@@ -39,6 +40,11 @@ class Settings(BaseSettings):
     refusal_threshold: float | None = Field(
         None, description="Override the calibrated answerability threshold (0..1)."
     )
+    answerer: AnswererKind = Field(
+        "features", description="features: the hand-fitted features and logistic refusal model (measured "
+        "better so far); reader: qa-bot's trained reader orders sentences and decides refusal.",
+    )
+    reader_candidates: int = Field(8, ge=1, description="Shortlisted sentences the reader scores.")
 
     # -- Discord (qa-bot discord) ----------------------------------------------------------
     discord_token: SecretStr | None = Field(
