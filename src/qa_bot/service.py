@@ -66,9 +66,7 @@ class QAService:
                         f"index at {self.store.location} was built with {state.fingerprint.get('model')}, "
                         f"not {self.encoder.name}: re-run `qa-bot index`"
                     )
-                self.roots = state.roots  # the indexed folders, which sources are shown relative to
                 if state.lexical_generation == self.generation:
-                    self.unsearchable = state.unsearchable(self.lexical)
                     break
                 try:
                     lexical = self.store.load_lexical(state)
@@ -93,8 +91,9 @@ class QAService:
                                                          Prompts.load(self.settings.prompts_dir))
                 self.generation = state.lexical_generation
                 log.debug("answering from %s, snapshot generation %s", self.store.location, self.generation)
-                self.unsearchable = state.unsearchable(lexical)
                 break
+            self.roots = state.roots  # the indexed folders, which sources are shown relative to
+            self.unsearchable = state.unsearchable(self.lexical)
             self._seen = seen
 
     def condense(self, question: str, history: list[tuple[str, str]]) -> str:
