@@ -87,10 +87,13 @@ def sync(
 
     One sync writes an index at a time: this one waits up to `settings.index_lock_wait` for
     another to finish (saying so once through `on_wait`), then fails with IndexBusy."""
-    found = discover(paths, allow_outside=settings.allow_outside_paths, ignore=store.dir)  # a refused path writes nothing
+    def find() -> tuple[list[Path], list[Skipped]]:
+        return discover(paths, allow_outside=settings.allow_outside_paths, ignore=store.dir)
+
+    found = find()  # before the lock: a refused path writes nothing
     with writer(store, settings.index_lock_wait, on_wait) as waited:
         if waited:  # the folders may have changed meanwhile
-            found = discover(paths, allow_outside=settings.allow_outside_paths, ignore=store.dir)
+            found = find()
         return _sync(paths, found, settings, encoder, store, on_progress)
 
 
