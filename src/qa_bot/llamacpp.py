@@ -111,11 +111,10 @@ def probe(path: str, n_ctx: int, n_threads: int | None, *, n_batch: int = N_BATC
 
 
 def _probe_main(path: str, n_ctx: str, n_threads: str, n_batch: str) -> None:
-    from llama_cpp import Llama
-
-    llama = Llama(model_path=path, n_ctx=int(n_ctx), n_threads=int(n_threads) or None, n_batch=int(n_batch),
-                  verbose=False)
-    llama.create_chat_completion(messages=[{"role": "user", "content": PROBE_PROMPT}], max_tokens=4, temperature=0)
+    # The same class and settings as the real model, so the check runs the code that will answer.
+    model = LlamaCppChat(model_path=path, n_ctx=int(n_ctx), n_threads=int(n_threads) or None, n_batch=int(n_batch),
+                         max_tokens=4)
+    model.invoke(PROBE_PROMPT)
 
 
 if __name__ == "__main__":
