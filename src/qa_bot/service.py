@@ -19,7 +19,7 @@ from .retrieve import Retriever
 from .sanitize import GuardedStream, drop_foreign_links, strip_hidden
 from .schema import Answer, Passage
 from .settings import Settings
-from .store import Store, StoreError
+from .store import INCOMPLETE, Store, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -144,5 +144,4 @@ class QAService:
     def _incomplete_notice(self) -> str | None:
         if not self.unsearchable:
             return None
-        return (f"the index is incomplete: {len(self.unsearchable)} documents are not searchable yet (an index run "
-                "stopped, or is still running, before its end); run `qa-bot index` to finish it")
+        return f"the index is incomplete: {len(self.unsearchable)} documents are not searchable yet: {INCOMPLETE}"

@@ -11,10 +11,9 @@ from .embeddings import Encoder
 from .indexer import fingerprint, under
 from .ingest import discover, file_hash
 from .settings import Settings
-from .store import Store
+from .store import INCOMPLETE, Store
 
 SHOWN = 5  # paths shown per list in the text report; --json has them all
-FINISH = "run `qa-bot index` to finish it"
 
 
 @dataclass
@@ -114,7 +113,7 @@ def render(status: Status) -> str:
     ]
     if status.unsearchable:
         lines.append(f"incomplete: {len(status.unsearchable)} of {status.documents} documents are not searchable yet: "
-                     f"an index run stopped (or is still running) before its end; {FINISH}")
+                     f"{INCOMPLETE}")
     problems = [
         (f"not indexed ({len(status.not_indexed)})", status.not_indexed),
         (f"changed since indexed ({len(status.changed)})", status.changed),

@@ -46,6 +46,8 @@ COLLECTION = "chunks"
 STATE_VERSION = 1
 STATE_ID = "state"  # the one record of the server-side state collection
 LEASE_ID = "writer"  # the other: which sync may write (lock.py)
+# Why documents are not searchable yet and what to do, as `status` and every answer say it.
+INCOMPLETE = "an index run stopped (or is still running) before its end; run `qa-bot index` to finish it"
 PAGE = 5000  # rows per Chroma get, so big collections are read in bounded pieces
 VECTORS = "vectors.npy"  # in a lexical snapshot: row i is the vector of its chunk table's chunk i
 
