@@ -87,7 +87,7 @@ def test_piped_chat_prints_answers_only(seed_index):
     assert r.returncode == 0 and r.stderr == ""
     assert r.stdout.startswith("Apart from Russia and the US, 107 countries")  # the answer, nothing before it
     assert "Asking the index" not in r.stdout and "? " not in r.stdout.replace("?\n", "")
-    assert r.stdout.count("Sources:") + r.stdout.count("closest passage") == 2
+    assert r.stdout.count("Sources:") + r.stdout.count("The closest passages") == 2
 
 
 def test_ask_json_validates_against_the_published_schema(seed_index, seed_service):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .explain import why_refused
 from .sanitize import printable
 from .schema import Answer, Citation
 
@@ -56,9 +57,8 @@ def render(answer: Answer) -> str:
     lines = [answer.text]
     if answer.citations:
         lines += ["", "Sources:"] + [source_line(c) for c in answer.citations]
-    elif answer.refused and answer.passages:
-        best = answer.passages[0]
-        lines += ["", f"(closest passage: {best.source}, retrieval score {best.score:.3f})"]
+    elif why := why_refused(answer):
+        lines += ["", why]
     if answer.notice:
         lines += ["", f"note: {answer.notice}"]
     return printable("\n".join(lines))

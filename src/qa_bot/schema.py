@@ -74,6 +74,9 @@ class AnswerJSON(TypedDict):
     notice: str | None
     """One line for the user when something changed the answer, e.g. why an LLM's answer was
     replaced by the extractive one; null otherwise."""
+    unmatched: list[str]
+    """For a refusal: the question's key words that none of the retrieved passages contains
+    (what the documents seem not to cover); empty otherwise."""
     citations: list[CitationJSON]
     """The sources of the answer's claims, by marker number."""
     passages: list[PassageJSON]
@@ -211,6 +214,7 @@ class Answer:
     passages: list[Passage] = field(default_factory=list)
     confidence: float = 0.0  # calibrated probability that the documents answer the question
     notice: str | None = None  # one line for the user, e.g. why the LLM answer was replaced
+    unmatched: tuple[str, ...] = ()  # a refusal's key question words that no passage holds
 
     def to_dict(self) -> AnswerJSON:
         return {
@@ -219,6 +223,7 @@ class Answer:
             "refused": self.refused,
             "confidence": round(self.confidence, 4),
             "notice": self.notice,
+            "unmatched": list(self.unmatched),
             "citations": [c.to_dict() for c in self.citations],
             "passages": [p.to_dict() for p in self.passages],
         }

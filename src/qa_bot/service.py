@@ -12,6 +12,7 @@ from .answer import ExtractiveAnswerer
 from .calibration import Calibration
 from .embeddings import Encoder
 from .errors import InputError
+from .explain import unmatched
 from .followup import condense as condense_by_rule
 from .llm import BackendUnavailable, make_backend
 from .reader import shared_reader
@@ -137,9 +138,10 @@ class QAService:
         # no link the passages lack.
         text = drop_foreign_links(strip_hidden(answer.text), [p.chunk.text for p in answer.passages])
         notice = answer.notice or self._incomplete_notice() or (None if answer.refused else self.backend_notice)
-        if (text, notice) == (answer.text, answer.notice):
+        missing = unmatched(question, answer.passages, answerer.lexical) if answer.refused else ()
+        if (text, notice, missing) == (answer.text, answer.notice, answer.unmatched):
             return answer
-        return dataclasses.replace(answer, text=text, notice=notice)
+        return dataclasses.replace(answer, text=text, notice=notice, unmatched=missing)
 
     def _incomplete_notice(self) -> str | None:
         if not self.unsearchable:

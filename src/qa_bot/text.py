@@ -28,8 +28,8 @@ def _stem(word: str) -> str:
     return _stemmer.stemWord(word)
 
 
-def words(text: str) -> list[str]:
-    return _WORD.findall(text.lower())
+def words(text: str, lower: bool = True) -> list[str]:
+    return _WORD.findall(text.lower() if lower else text)
 
 
 def term_pairs(text: str) -> list[tuple[str, str]]:

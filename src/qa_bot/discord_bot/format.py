@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from ..explain import why_refused
 from ..format import segments, source_line
 from ..schema import Answer, Citation
 
@@ -83,7 +84,8 @@ def reply_parts(answer: Answer, roots: Sequence[str] = (), limit: int = LIMIT) -
     paths are none of the readers' business.
     """
     if answer.refused:
-        return [f"Sorry, {safe(answer.text)} {REFUSAL_HINT}"]
+        why = why_refused(answer, lambda source: relative_source(source, roots))
+        return pack([("", f"Sorry, {safe(answer.text)}"), *([(" ", safe(why))] if why else []), (" ", REFUSAL_HINT)], limit)
     pieces: list[tuple[str, str]] = []
     for seg in segments(answer.text):
         if seg.code:
