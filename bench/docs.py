@@ -9,7 +9,8 @@ Run from the repository root:
 Options: --data DIR (default ../shared/data beside the checkout), --questions FILE,
 --compare REV (a git revision: checked out with `git worktree` into a temporary folder and
 measured by this same script in a subprocess with PYTHONPATH=<that checkout>/src; one table holds
-both columns), --skip-nq, --verbose (every docs question that failed, per column), --json PATH.
+both columns), --answerers LIST (default features,reader: QA_BOT_ANSWERER values, each a column of
+this tree over the same indexes, the first named "this tree"), --skip-nq, --verbose (every docs question that failed, per column), --json PATH.
 Indexes are built in temporary folders and removed.
 
 Docs set (../shared/data/docs-corpus/docs, questions in bench/docs-questions.yaml):
@@ -130,12 +131,16 @@ def share(flags: list[bool]) -> float | None:
     return sum(flags) / len(flags) if flags else None
 
 
-def index_service(corpus: Path, index_dir: Path) -> tuple[QAService, Metrics]:
+def index_services(corpus: Path, index_dir: Path, answerers: list[str] | None) -> tuple[list[QAService], Metrics]:
+    """Index `corpus` once; one service over it per answerer (QA_BOT_ANSWERER value), in order."""
     settings = Settings(_env_file=None, index_dir=index_dir)
     encoder = make_encoder(settings)
     encoder.encode(["warm up"])  # load the model outside the timing
     index_s, report = timed(lambda: sync([corpus], settings, encoder, Store.open(settings)))
-    return QAService(settings, encoder=encoder), {"chunks": report.chunks_total, "index_s": index_s}
+    # An older checkout (--compare) may predate the answerer setting: None keeps its default.
+    updates = [{"answerer": a} for a in answerers] if answerers else [{}]
+    services = [QAService(settings.model_copy(update=u), encoder=encoder) for u in updates]
+    return services, {"chunks": report.chunks_total, "index_s": index_s}
 
 
 # -- docs set ------------------------------------------------------------------------------------
@@ -257,23 +262,29 @@ def bm25_baseline(folder: Path, questions: list[Question]) -> Metrics:
 
 
 # -- one column: everything measured with the qa_bot on sys.path -----------------------------------
-def measure(data: Path, questions_file: Path, skip_nq: bool) -> dict:
+def measure(data: Path, questions_file: Path, skip_nq: bool, answerers: list[str] | None = None) -> dict:
+    """One column per answerer (None: the checkout's default answerer only), keyed by answerer
+    name, "default" for None; each column's "docs", "docs_records" and "nq" measured over one
+    shared index per corpus."""
     corpus = (data / "docs-corpus" / "docs").resolve()
     questions = load_doc_questions(questions_file)
-    out: dict = {"qa_bot": str(Path(qa_bot.__file__).resolve().parent)}
+    names = answerers or ["default"]
+    out: dict = {"qa_bot": str(Path(qa_bot.__file__).resolve().parent), "columns": {n: {} for n in names}}
     with tempfile.TemporaryDirectory(prefix="qa-bot-docs-") as tmp:
         tmp_path = Path(tmp)
         print(f"docs set: indexing {corpus} with {out['qa_bot']}", flush=True)
-        svc, indexing = index_service(corpus, tmp_path / "docs-index")
-        records = ask_docs(svc, corpus, questions)
-        out["docs"] = {**docs_metrics(records), **indexing}
-        out["docs_records"] = records
+        services, indexing = index_services(corpus, tmp_path / "docs-index", answerers)
+        for name, svc in zip(names, services, strict=True):
+            records = ask_docs(svc, corpus, questions)
+            out["columns"][name].update(docs={**docs_metrics(records), **indexing}, docs_records=records)
         if not skip_nq:
             nq_folder = data / "nq-dev-subset"
             write_corpus(load_articles(nq_folder), tmp_path / "nq-corpus")
             print("NQ subset: indexing", flush=True)
-            svc, indexing = index_service(tmp_path / "nq-corpus", tmp_path / "nq-index")
-            out["nq"] = {**ask_nq(svc, load_questions(nq_folder, sample=False, limit=10**9)), **indexing}
+            services, indexing = index_services(tmp_path / "nq-corpus", tmp_path / "nq-index", answerers)
+            nq_questions = load_questions(nq_folder, sample=False, limit=10**9)
+            for name, svc in zip(names, services, strict=True):
+                out["columns"][name]["nq"] = {**ask_nq(svc, nq_questions), **indexing}
     return out
 
 
@@ -348,6 +359,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--questions", type=Path, default=QUESTIONS, help="the docs question file (YAML)")
     p.add_argument("--compare", metavar="REV", help="also measure this git revision, side by side")
     p.add_argument("--skip-nq", action="store_true", help="skip the NQ subset")
+    p.add_argument("--answerers", default="features,reader",
+                   help="comma-separated QA_BOT_ANSWERER values, each a column over the same indexes; "
+                        "the first is the 'this tree' column")
     p.add_argument("--verbose", action="store_true", help="list every docs question that failed a check")
     p.add_argument("--check", action="store_true", help="only validate the question file against the corpus")
     p.add_argument("--json", type=Path, help="also write every number and per-question record to this file")
@@ -371,9 +385,11 @@ def main() -> None:
         args.emit_json.write_text(json.dumps(measure(args.data, args.questions, args.skip_nq)))
         return
     started, load_start = time.perf_counter(), os.getloadavg()[0]
-    columns = {"this tree": measure(args.data, args.questions, args.skip_nq)}
+    answerers = [a.strip() for a in args.answerers.split(",") if a.strip()]
+    here = measure(args.data, args.questions, args.skip_nq, answerers)["columns"]
+    columns = {"this tree" if i == 0 else f"this tree: {name}": c for i, (name, c) in enumerate(here.items())}
     if args.compare:
-        columns[args.compare] = measure_revision(args.compare, args)
+        columns[args.compare] = measure_revision(args.compare, args)["columns"]["default"]
     console.print(composition(load_doc_questions(args.questions)), highlight=False)
     judged = set(columns)
     console.print(metrics_table("docs-corpus questions", DOCS_ROWS, {n: c["docs"] for n, c in columns.items()}, judged))
