@@ -32,7 +32,7 @@ import numpy as np
 from common import load_articles, normalize, overlaps, write_corpus  # bench/common.py
 
 from qa_bot.answer import ExtractiveAnswerer
-from qa_bot.calibration import RANK_FEATURES, REFUSAL_FEATURES, RERANK_FEATURES, Calibration
+from qa_bot.calibration import FEATURES, Calibration
 from qa_bot.indexer import sync
 from qa_bot.service import QAService, make_encoder
 from qa_bot.settings import Settings
@@ -77,7 +77,7 @@ def collect(svc: QAService, questions: list[dict]) -> list[Row]:
         passages = svc.retriever.retrieve(q["question"])
         cands = svc.answerer.candidates(q["question"], passages)
         gold = [normalize(a) for a in q["answers"]]
-        feats = np.array([c.features for c in cands], dtype=np.float64).reshape(-1, len(RANK_FEATURES))
+        feats = np.array([c.features for c in cands], dtype=np.float64).reshape(-1, len(FEATURES["rank"]))
         hit = np.array([any(g and g in normalize(c.text) for g in gold) for c in cands], dtype=bool)
         rows.append(Row(q["question"], passages, cands, feats, hit, not q["is_impossible"], svc.answerer))
     return rows
@@ -131,7 +131,7 @@ def refusal_matrix(rows: list[Row], w: np.ndarray):
     X, y = [], []
     for r in rows:
         if not r.candidates:
-            X.append([0.0] * len(REFUSAL_FEATURES))
+            X.append([0.0] * len(FEATURES["refusal"]))
         else:
             b = int(np.argmax(r.features @ w))
             best = replace(r.candidates[b], score=float(r.features[b] @ w))
@@ -181,6 +181,11 @@ def choose_threshold(prob: np.ndarray, y: np.ndarray, natural: np.ndarray, min_a
         return 0.02, {}
     _, _, t, stats = max(options)
     return t, stats
+
+
+def named_weights(kind: str, weights: np.ndarray) -> dict[str, list]:
+    """A weight vector beside its feature names, which Calibration.load checks against the code's."""
+    return {f"{kind}_features": list(FEATURES[kind]), f"{kind}_weights": [round(float(v), 4) for v in weights]}
 
 
 def main() -> int:
@@ -251,12 +256,9 @@ def main() -> int:
         "fitted_on": f"SQuAD v2.0 dev train articles (squad-splits.json), {len(questions) - len(off_topic_qs)} "
                      f"questions + {len(off_topic_qs)} off-topic SQuAD v1.1 train-article questions; threshold keeps "
                      f"{args.min_natural_recall:.0%} of natural questions (NQ subset, paraphrased v2.0) answered",
-        "rerank_features": list(RERANK_FEATURES),
-        "rerank_weights": [round(float(v), 4) for v in rerank],
-        "rank_features": list(RANK_FEATURES),
-        "rank_weights": [round(float(v), 4) for v in w],
-        "refusal_features": list(REFUSAL_FEATURES),
-        "refusal_weights": [round(float(v), 4) for v in coef],
+        **named_weights("rerank", rerank),
+        **named_weights("rank", w),
+        **named_weights("refusal", coef),
         "refusal_bias": round(bias, 4),
         "threshold": round(threshold, 4),
     }, indent=2) + "\n")

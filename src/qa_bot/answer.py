@@ -10,11 +10,12 @@ with weights fitted by `bench/calibrate.py` (`calibration.json`).
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, replace
 
 from .calibration import Calibration
+from .features import RankFeatures, RefusalFeatures, weigh
 from .lexical import LexicalIndex, coverage, sentence_evidence
+from .question_kind import expected_type, type_match
 from .reader import Reader
 from .schema import Answer, Citation, Passage, Unit
 from .text import terms
@@ -23,27 +24,13 @@ from .units import display
 REFUSAL_TEXT = "I could not find the answer to that in the documents."
 UNIT_EMBED_CHARS = 240  # about 60 word-pieces: most sentences whole, a long unit's opening
 
-_YEARISH = re.compile(
-    r"\b(1\d{3}|20\d{2}|\d{1,2}(st|nd|rd|th)?|january|february|march|april|may|june|july|august|"
-    r"september|october|november|december|monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
-    r"today|yesterday|tomorrow|century|centuries|decade|bc|ad)\b",
-    re.IGNORECASE,
-)
-_NUMBER = re.compile(
-    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|"
-    r"fifty|hundred|thousand|million|billion|dozen|half|several)\b",
-    re.IGNORECASE,
-)
-_NAME = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][\w’'-]+")
-
-
 @dataclass(frozen=True, slots=True)
 class Candidate:
     passage_rank: int
     passage: Passage
     start: int  # offsets into passage.chunk.text
     end: int
-    features: tuple[float, ...]
+    features: RankFeatures
     score: float
     unit: Unit | None = None  # None for chunks indexed without answer units
     reader: float | None = None  # the reader's P(this sentence answers the question)
@@ -56,33 +43,6 @@ class Candidate:
         """The answer as a reader should see it: prose on one line, lists as lists, code fenced."""
         u = self.unit
         return display(self.text, u.kind, u.body) if u else " ".join(self.text.split())
-
-
-def expected_type(question: str) -> str | None:
-    q = question.lower()
-    if re.search(r"\bhow (many|much|long|old|far|big|large|tall|high|often)\b|\b(what|which) (percentage|number|amount)s?\b", q):
-        return "number"
-    if re.search(r"\bwhen\b|\b(what|which) (year|date|day|month|century|decade|time)s?\b", q):
-        return "time"
-    if re.search(r"\bwho(m|se)?\b", q):
-        return "name"
-    if re.search(r"\bwhere\b", q):
-        return "place"
-    return None
-
-
-def type_match(kind: str | None, sentence: str, question: str) -> float:
-    """1 if `sentence` holds the kind of thing asked for (a number, a time, a name the question
-    lacks), 0 if it does not, 0.5 when the question asks for no particular kind."""
-    if kind is None:
-        return 0.5
-    if kind == "number":
-        return 1.0 if _NUMBER.search(sentence) else 0.0
-    if kind == "time":
-        return 1.0 if _YEARISH.search(sentence) else 0.0
-    q_words = {w.lower() for w in re.findall(r"[\w’'-]+", question)}
-    names = [m.group() for m in _NAME.finditer(sentence) if m.group().lower() not in q_words]
-    return 1.0 if names else 0.0
 
 
 class ExtractiveAnswerer:
@@ -109,45 +69,55 @@ class ExtractiveAnswerer:
         weights = self.lexical.term_weights(question)
         kind = expected_type(question)
         w = self.cal.rank_weights
-        rows = []
+        rows: list[Candidate] = []
         for rank, p in enumerate(passages):
             units = p.chunk.units or None
             spans = [(u.start, u.end) for u in units] if units else None
             for k, ev in enumerate(sentence_evidence(p.chunk.text, weights, spans)):
-                feats = [ev.coverage, ev.context_coverage, 1.0 / (rank + 1),
-                         type_match(kind, p.chunk.text[ev.start : ev.end], question), ev.novelty, 0.0, p.dense]
-                rows.append((rank, p, ev.start, ev.end, feats, units[k] if units else None))
+                f = RankFeatures(
+                    coverage=ev.coverage, context_coverage=ev.context_coverage, passage_rr=1.0 / (rank + 1),
+                    type_match=type_match(kind, p.chunk.text[ev.start : ev.end], question), novelty=ev.novelty,
+                    sentence_dense=0.0, passage_dense=p.dense,
+                )
+                rows.append(Candidate(rank, p, ev.start, ev.end, f, weigh(w, f), units[k] if units else None))
         # Only the lexically most promising sentences are worth an embedding each: the top 5 keep
         # the first-sentence share of the top 8 (SQuAD, within 0.003) at two thirds of the cost.
-        rows.sort(key=lambda r: sum(a * b for a, b in zip(w, r[4])), reverse=True)
+        rows.sort(key=lambda c: c.score, reverse=True)
         top = rows[: self.dense_candidates]
         if top:
             # A unit's opening says what it is about; embedding a whole list or code block (up to
             # the model's 256-token window) made answering 3x slower for no gain in the feature.
-            vecs = self.encoder.encode([r[1].chunk.text[r[2] : min(r[3], r[2] + UNIT_EMBED_CHARS)] for r in top])
-            for r, sim in zip(top, vecs @ self.encoder.query_vector(question)):
-                r[4][5] = float(sim)
-        out = [Candidate(rank, p, s, e, tuple(f), sum(a * b for a, b in zip(w, f)), u) for rank, p, s, e, f, u in rows]
-        out.sort(key=lambda c: c.score, reverse=True)
-        return out
+            vecs = self.encoder.encode([c.passage.chunk.text[c.start : min(c.end, c.start + UNIT_EMBED_CHARS)]
+                                        for c in top])
+            for i, (c, sim) in enumerate(zip(top, vecs @ self.encoder.query_vector(question))):
+                f = c.features._replace(sentence_dense=float(sim))
+                rows[i] = replace(c, features=f, score=weigh(w, f))
+        rows.sort(key=lambda c: c.score, reverse=True)
+        return rows
 
-    def refusal_features(self, question: str, passages: list[Passage], best: Candidate) -> tuple[float, ...]:
+    def refusal_features(self, question: str, passages: list[Passage], best: Candidate) -> RefusalFeatures:
         """Evidence for answerability. Near-miss questions usually name something (a high-idf
         term) that the best passage lacks, hence passage coverage and the rarest missing term."""
         weights = self.lexical.term_weights(question)
         in_passage = set(terms(best.passage.chunk.indexed_text))
-        passage_cov = coverage(weights, in_passage)
-        missing = max((w for t, w in weights.items() if t not in in_passage), default=0.0)
-        top_dense = max((p.dense for p in passages), default=0.0)
         f = best.features
-        return (best.score, f[0], f[1], f[5], top_dense, f[3], passage_cov, missing)
+        return RefusalFeatures(
+            best_score=best.score,
+            coverage=f.coverage,
+            context_coverage=f.context_coverage,
+            sentence_dense=f.sentence_dense,
+            top_dense=max((p.dense for p in passages), default=0.0),
+            type_match=f.type_match,
+            passage_coverage=coverage(weights, in_passage),
+            missing_idf=max((w for t, w in weights.items() if t not in in_passage), default=0.0),
+        )
 
     def answerable(self, question: str, passages: list[Passage], best: Candidate | None) -> float:
         """Probability that the documents answer the question."""
         if best is None:
             return 0.0
         feats = self.refusal_features(question, passages, best)
-        z = self.cal.refusal_bias + sum(w * f for w, f in zip(self.cal.refusal_weights, feats))
+        z = self.cal.refusal_bias + weigh(self.cal.refusal_weights, feats)
         return 1.0 / (1.0 + math.exp(-z))
 
     def read(self, question: str, ranked: list[Candidate]) -> tuple[list[Candidate], float]:
@@ -180,7 +150,8 @@ class ExtractiveAnswerer:
                 chosen.append(cand)
         citations, parts = [], []
         for n, cand in enumerate(chosen, 1):
-            citations.append(_cite(n, cand))
+            citations.append(Citation.from_span(n, cand.passage, cand.start, cand.end, score=cand.score,
+                                                unit=cand.unit, reader=cand.reader))
             shown = cand.shown()
             # A list or code block ends on its own line; its marker follows on the next.
             parts.append(f"{shown}\n[{n}]" if "\n" in shown else f"{shown} [{n}]")
@@ -191,27 +162,3 @@ class ExtractiveAnswerer:
 def _overlaps(a: Candidate, b: Candidate) -> bool:
     ca, cb = a.passage.chunk, b.passage.chunk
     return ca.path == cb.path and ca.start + a.start < cb.start + b.end and cb.start + b.start < ca.start + a.end
-
-
-def _cite(n: int, cand: Candidate) -> Citation:
-    chunk, unit = cand.passage.chunk, cand.unit
-    start_line = end_line = None
-    page = chunk.page
-    if unit is not None:
-        start_line, end_line, page = unit.start_line, unit.end_line, unit.page
-    elif chunk.start_line is not None:
-        start_line = chunk.start_line + chunk.text.count("\n", 0, cand.start)
-        end_line = start_line + chunk.text.count("\n", cand.start, cand.end)
-    return Citation(
-        n=n,
-        source=cand.passage.source,
-        start_line=start_line,
-        end_line=end_line,
-        page=page,
-        # The cited source text with runs of whitespace collapsed (so it may span wrapped lines).
-        quote=" ".join(cand.text.split()),
-        chunk_id=chunk.id,
-        score=cand.score,
-        heading=chunk.heading,
-        reader_score=cand.reader,
-    )

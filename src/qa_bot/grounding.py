@@ -13,7 +13,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .answer import REFUSAL_TEXT, Candidate, _cite, expected_type, type_match
+from .answer import REFUSAL_TEXT
+from .question_kind import expected_type, type_match
 from .sanitize import links, without_links
 from .schema import Citation, Passage
 from .text import STOPWORDS, sentence_spans, terms
@@ -74,7 +75,7 @@ def check(draft: str, passages: list[Passage]) -> Checked:
             key = (p, *_best_quote(want, passages[p - 1]))
             if key not in keys:
                 keys[key] = len(citations) + 1
-                citations.append(_cite(keys[key], Candidate(p - 1, passages[p - 1], *key[1:], (), passages[p - 1].score)))
+                citations.append(Citation.from_span(keys[key], passages[p - 1], *key[1:], score=passages[p - 1].score))
             if keys[key] not in numbers:
                 numbers.append(keys[key])
         out.append(sentence.text + " " + "".join(f"[{n}]" for n in numbers))

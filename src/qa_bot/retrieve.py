@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from .calibration import Calibration
 from .embeddings import Encoder
+from .features import RerankFeatures, weigh
 from .lexical import LexicalIndex, coverage, sentence_evidence
 from .schema import Chunk, Passage
 from .settings import Settings
@@ -26,13 +27,13 @@ class Retriever:
         """The top-k passages for `question`, best first."""
         k = k or self.settings.top_k
         scored = [
-            replace(p, score=sum(w * f for w, f in zip(self.weights, feats)))
+            replace(p, score=weigh(self.weights, feats))
             for p, feats in self.pool(question, k)
         ]
         scored.sort(key=lambda p: p.score, reverse=True)
         return scored[:k]
 
-    def pool(self, question: str, k: int) -> list[tuple[Passage, tuple[float, ...]]]:
+    def pool(self, question: str, k: int) -> list[tuple[Passage, RerankFeatures]]:
         """The fused candidates worth reranking, each with its rerank features."""
         s = self.settings
         vector = self.encoder.query_vector(question)
@@ -56,6 +57,7 @@ class Retriever:
             units = [(u.start, u.end) for u in chunk.units] or None  # answer units where the index has them
             best = max((ev.strength for ev in sentence_evidence(chunk.text, weights, units)), default=0.0)
             sim = dense_sim.get(i, floor)
-            features = (fused[i] * s.rrf_k, best, coverage(weights, set(terms(chunk.indexed_text))), sim)
+            features = RerankFeatures(fused_rank=fused[i] * s.rrf_k, best_sentence=best,
+                                      passage_coverage=coverage(weights, set(terms(chunk.indexed_text))), dense=sim)
             out.append((Passage(chunks[i], fused[i], dense=sim), features))
         return out

@@ -190,6 +190,33 @@ class Citation:
     heading: str | None = None
     reader_score: float | None = None  # the reader's P(this quote answers the question)
 
+    @classmethod
+    def from_span(cls, n: int, passage: Passage, start: int, end: int, *, score: float,
+                  unit: Unit | None = None, reader: float | None = None) -> Citation:
+        """Citation `n` quoting `passage.chunk.text[start:end]`; `unit` is the answer unit that
+        span is, when the chunk has units (its lines and page are then the unit's)."""
+        chunk = passage.chunk
+        start_line = end_line = None
+        page = chunk.page
+        if unit is not None:
+            start_line, end_line, page = unit.start_line, unit.end_line, unit.page
+        elif chunk.start_line is not None:
+            start_line = chunk.start_line + chunk.text.count("\n", 0, start)
+            end_line = start_line + chunk.text.count("\n", start, end)
+        return cls(
+            n=n,
+            source=passage.source,
+            start_line=start_line,
+            end_line=end_line,
+            page=page,
+            # The cited source text with runs of whitespace collapsed (so it may span wrapped lines).
+            quote=" ".join(chunk.text[start:end].split()),
+            chunk_id=chunk.id,
+            score=score,
+            heading=chunk.heading,
+            reader_score=reader,
+        )
+
     def location(self) -> str:
         return location(self.start_line, self.end_line, self.page)
 

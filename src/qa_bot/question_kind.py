@@ -1,0 +1,47 @@
+"""What kind of thing a question asks for (a number, a time, a name, a place), and whether a
+sentence holds one: a ranking feature of the extractive answerer and a check on an LLM's answer."""
+
+from __future__ import annotations
+
+import re
+
+_YEARISH = re.compile(
+    r"\b(1\d{3}|20\d{2}|\d{1,2}(st|nd|rd|th)?|january|february|march|april|may|june|july|august|"
+    r"september|october|november|december|monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
+    r"today|yesterday|tomorrow|century|centuries|decade|bc|ad)\b",
+    re.IGNORECASE,
+)
+_NUMBER = re.compile(
+    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|"
+    r"fifty|hundred|thousand|million|billion|dozen|half|several)\b",
+    re.IGNORECASE,
+)
+_NAME = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][\w’'-]+")
+
+
+def expected_type(question: str) -> str | None:
+    """"number", "time", "name" or "place", as the question's wording asks; None for other questions."""
+    q = question.lower()
+    if re.search(r"\bhow (many|much|long|old|far|big|large|tall|high|often)\b|\b(what|which) (percentage|number|amount)s?\b", q):
+        return "number"
+    if re.search(r"\bwhen\b|\b(what|which) (year|date|day|month|century|decade|time)s?\b", q):
+        return "time"
+    if re.search(r"\bwho(m|se)?\b", q):
+        return "name"
+    if re.search(r"\bwhere\b", q):
+        return "place"
+    return None
+
+
+def type_match(kind: str | None, sentence: str, question: str) -> float:
+    """1 if `sentence` holds the kind of thing asked for (a number, a time, a name the question
+    lacks), 0 if it does not, 0.5 when the question asks for no particular kind."""
+    if kind is None:
+        return 0.5
+    if kind == "number":
+        return 1.0 if _NUMBER.search(sentence) else 0.0
+    if kind == "time":
+        return 1.0 if _YEARISH.search(sentence) else 0.0
+    q_words = {w.lower() for w in re.findall(r"[\w’'-]+", question)}
+    names = [m.group() for m in _NAME.finditer(sentence) if m.group().lower() not in q_words]
+    return 1.0 if names else 0.0
