@@ -81,10 +81,10 @@ from rich.console import Console
 from Stemmer import Stemmer
 
 import qa_bot
-from qa_bot.indexer import sync
-from qa_bot.service import QAService, make_encoder
+from qa_bot.embeddings import make_encoder
+from qa_bot.indexer import Index
+from qa_bot.service import QAService
 from qa_bot.settings import Settings
-from qa_bot.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 QUESTIONS = Path(__file__).resolve().with_name("docs-questions.yaml")
@@ -134,7 +134,8 @@ def index_service(corpus: Path, index_dir: Path) -> tuple[QAService, Metrics]:
     settings = Settings(_env_file=None, index_dir=index_dir)
     encoder = make_encoder(settings)
     encoder.encode(["warm up"])  # load the model outside the timing
-    index_s, report = timed(lambda: sync([corpus], settings, encoder, Store.open(settings)))
+    index = Index(settings, encoder)
+    index_s, report = timed(lambda: index.sync([corpus]))
     return QAService(settings, encoder=encoder), {"chunks": report.chunks_total, "index_s": index_s}
 
 
