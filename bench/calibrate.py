@@ -33,10 +33,10 @@ from common import load_articles, normalize, overlaps, write_corpus  # bench/com
 
 from qa_bot.answer import ExtractiveAnswerer
 from qa_bot.calibration import FEATURES, Calibration
-from qa_bot.indexer import sync
-from qa_bot.service import QAService, make_encoder
+from qa_bot.embeddings import make_encoder
+from qa_bot.indexer import Index
+from qa_bot.service import QAService
 from qa_bot.settings import Settings
-from qa_bot.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "src" / "qa_bot" / "calibration.json"
@@ -46,7 +46,7 @@ PARAPHRASED = ROOT / "bench" / "paraphrased-squad-v2.jsonl"
 def open_index(data: Path, work: Path, encoder, only: str | None = None) -> QAService:
     """Index a dataset's corpus (once; later runs are no-op syncs) and open it uncalibrated."""
     settings = Settings(_env_file=None, index_dir=work / "index")
-    sync([corpus_folder(data, work, only)], settings, encoder, Store(settings.index_dir))
+    Index(settings, encoder).sync([corpus_folder(data, work, only)])
     svc = QAService(settings, encoder=encoder)
     svc.answerer = ExtractiveAnswerer(svc.lexical, encoder, Calibration())
     return svc  # its retriever also starts from the default weights

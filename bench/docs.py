@@ -82,10 +82,22 @@ from rich.console import Console
 from Stemmer import Stemmer
 
 import qa_bot
-from qa_bot.indexer import sync
-from qa_bot.service import QAService, make_encoder
+from qa_bot.service import QAService
 from qa_bot.settings import Settings
-from qa_bot.store import Store
+
+try:
+    from qa_bot.embeddings import make_encoder
+    from qa_bot.indexer import Index
+
+    def index_folder(corpus: Path, settings: Settings, encoder):
+        return Index(settings, encoder).sync([corpus])
+except ImportError:  # a checkout from before the Index object, measured by --compare
+    from qa_bot.indexer import sync
+    from qa_bot.service import make_encoder
+    from qa_bot.store import Store
+
+    def index_folder(corpus: Path, settings: Settings, encoder):
+        return sync([corpus], settings, encoder, Store.open(settings))
 
 ROOT = Path(__file__).resolve().parents[1]
 QUESTIONS = Path(__file__).resolve().with_name("docs-questions.yaml")
@@ -136,7 +148,7 @@ def index_services(corpus: Path, index_dir: Path, answerers: list[str] | None) -
     settings = Settings(_env_file=None, index_dir=index_dir)
     encoder = make_encoder(settings)
     encoder.encode(["warm up"])  # load the model outside the timing
-    index_s, report = timed(lambda: sync([corpus], settings, encoder, Store.open(settings)))
+    index_s, report = timed(lambda: index_folder(corpus, settings, encoder))
     # An older checkout (--compare) may predate the answerer setting: None keeps its default.
     updates = [{"answerer": a} for a in answerers] if answerers else [{}]
     services = [QAService(settings.model_copy(update=u), encoder=encoder) for u in updates]

@@ -84,11 +84,11 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from qa_bot.indexer import sync
+from qa_bot.embeddings import make_encoder
+from qa_bot.indexer import Index
 from qa_bot.schema import Answer, Chunk
-from qa_bot.service import QAService, make_encoder
+from qa_bot.service import QAService
 from qa_bot.settings import Settings
-from qa_bot.store import Store
 from qa_bot.text import sentence_spans
 
 DATASETS = {"v1.1": "squad-v1.1-dev", "v2.0": "squad-v2.0-dev"}
@@ -178,9 +178,9 @@ def index_qabot(corpus: Path, settings: Settings, reuse: bool = False) -> tuple[
         shutil.rmtree(settings.index_dir, ignore_errors=True)
     encoder = make_encoder(settings)
     encoder.encode(["warm up"])  # load (or export) the model outside the timings
-    store = Store(settings.index_dir)
-    index_s, report = timed(lambda: sync([corpus], settings, encoder, store))
-    noop_s, noop = timed(lambda: sync([corpus], settings, encoder, store))
+    index = Index(settings, encoder)
+    index_s, report = timed(lambda: index.sync([corpus]))
+    noop_s, noop = timed(lambda: index.sync([corpus]))
     if report.skipped or noop.changed:
         raise RuntimeError(f"unexpected sync result: skipped={report.skipped}, second sync changed={noop.changed}")
     svc = QAService(settings, encoder=encoder)

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from qa_bot.indexer import sync
-from qa_bot.service import QAService, make_encoder
+from qa_bot.embeddings import make_encoder
+from qa_bot.indexer import Index
+from qa_bot.service import QAService
 from qa_bot.settings import Settings
-from qa_bot.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
@@ -30,8 +30,7 @@ def encoder():
 def seed_index(tmp_path_factory, encoder) -> Path:
     """An index of seeds/, built once; tests must not write to it."""
     index_dir = tmp_path_factory.mktemp("seed-index")
-    settings = make_settings(index_dir)
-    sync([SEEDS], settings, encoder, Store(index_dir))
+    Index(make_settings(index_dir), encoder).sync([SEEDS])
     return index_dir
 
 

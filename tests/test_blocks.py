@@ -8,10 +8,9 @@ from pathlib import Path
 import pytest
 
 from qa_bot.chunking import chunk_document, make_splitter
-from qa_bot.indexer import sync
+from qa_bot.indexer import Index
 from qa_bot.ingest import load
 from qa_bot.service import QAService
-from qa_bot.store import Store
 from qa_bot.units import display
 from tests.conftest import make_settings
 from tests.pdfgen import write_pdf
@@ -118,7 +117,7 @@ def docs(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def service(docs, tmp_path_factory, encoder) -> QAService:
     index = tmp_path_factory.mktemp("ix")
-    sync([docs], make_settings(index), encoder, Store(index))
+    Index(make_settings(index), encoder).sync([docs])
     return QAService(make_settings(index), encoder=encoder)
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from qa_bot.indexer import Step, sync
+from qa_bot.indexer import Index, Step
 from qa_bot.progress import SyncProgress
 from qa_bot.service import QAService
 from qa_bot.store import Store, VectorSnapshot
@@ -24,8 +24,7 @@ QA_BOT = [sys.executable, "-m", "qa_bot.cli"]
 
 
 def _sync(folder: Path, index_dir: Path, encoder, **overrides):
-    settings = make_settings(index_dir, **overrides)
-    return sync([folder], settings, encoder, Store(index_dir))
+    return Index(make_settings(index_dir, **overrides), encoder).sync([folder])
 
 
 def test_second_run_skips_unchanged_files_and_adds_no_duplicates(corpus, tmp_path, encoder):
@@ -169,7 +168,7 @@ def test_an_index_without_snapshot_vectors_still_answers_and_the_next_sync_adds_
 def test_sync_reports_progress_from_the_first_file_read(corpus, tmp_path, encoder):
     (corpus / "keeper.txt").write_text("The lighthouse keeper is called Marguerite Olsen.\n")
     steps: list[Step] = []
-    sync([corpus], make_settings(tmp_path / "ix"), encoder, Store(tmp_path / "ix"), steps.append)
+    Index(make_settings(tmp_path / "ix"), encoder).sync([corpus], steps.append)
     reading = [s for s in steps if s.stage == "reading"]
     embedding = [s for s in steps if s.stage == "embedding"]
     assert steps[0] == Step("reading", 0, 2, "000_a9a644aeed6d5ccb.txt")  # before the first file is read

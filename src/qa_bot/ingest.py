@@ -67,6 +67,11 @@ def file_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def under(key: str, folders: list[Path]) -> bool:
+    """Whether the path `key` is one of `folders` or lies below one."""
+    return any(Path(key).is_relative_to(f) for f in folders)
+
+
 def discover(paths: list[Path], allow_outside: bool = False,
              ignore: Path | None = None) -> tuple[list[Path], list[Skipped]]:
     """Expand files and folders (recursively) into the supported files below them.

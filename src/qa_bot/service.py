@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .answer import ExtractiveAnswerer
 from .calibration import Calibration
-from .embeddings import Encoder
+from .embeddings import Encoder, make_encoder
 from .errors import InputError
 from .explain import unmatched
 from .followup import condense as condense_by_rule
@@ -23,10 +23,6 @@ from .settings import Settings
 from .store import INCOMPLETE, Store, StoreError
 
 log = logging.getLogger(__name__)
-
-
-def make_encoder(settings: Settings) -> Encoder:
-    return Encoder(settings.embed_backend, settings.model_cache_dir, settings.embed_batch_size)
 
 
 class QAService:

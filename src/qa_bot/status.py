@@ -6,12 +6,13 @@ import os
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .embeddings import Encoder
-from .indexer import fingerprint, under
-from .ingest import discover, file_hash
-from .settings import Settings
-from .store import INCOMPLETE, Store
+from .ingest import discover, file_hash, under
+from .store import INCOMPLETE
+
+if TYPE_CHECKING:  # indexer.py builds `Index.status` on this module
+    from .indexer import Index
 
 SHOWN = 5  # paths shown per list in the text report; --json has them all
 
@@ -44,13 +45,13 @@ class Status:
         return {**asdict(self), "drift": self.drift}
 
 
-def inspect(settings: Settings, encoder: Encoder, store: Store, paths: list[Path] | None = None) -> Status:
-    """Compare the index with `paths` (default: the folders it was built from that still exist)."""
+def inspect(index: Index, roots: list[Path]) -> Status:
+    """Compare the index with the files and folders `roots`."""
+    store = index.store
     state = store.load_state()
     stored = store.chunks()
     per_file = Counter(c.path for c in stored)
-    roots = [Path(r) for r in state.roots if Path(r).exists()] if paths is None else paths
-    on_disk, skips = discover(roots, allow_outside=settings.allow_outside_paths, ignore=store.dir)
+    on_disk, skips = discover(roots, allow_outside=index.settings.allow_outside_paths, ignore=store.dir)
     unlisted = [Path(s.path) for s in skips]  # a folder that cannot be listed keeps its documents
 
     def there(key: str) -> bool:
@@ -89,7 +90,7 @@ def inspect(settings: Settings, encoder: Encoder, store: Store, paths: list[Path
         elif entry.hash != digest:
             status.changed.append(key)
     status.skipped = dict(sorted(status.skipped.items()))
-    wanted = fingerprint(settings, encoder)
+    wanted = index.fingerprint
     if state.fingerprint and state.fingerprint != wanted:
         diffs = [f"{k} {state.fingerprint.get(k)} -> {v}" for k, v in wanted.items() if state.fingerprint.get(k) != v]
         status.settings_change = ", ".join(diffs)

@@ -12,13 +12,13 @@ import logging
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .embeddings import Encoder
-from .indexer import SyncReport, sync
-from .ingest import SUPPORTED
-from .settings import Settings
 from .errors import QABotError
-from .store import Store
+from .ingest import SUPPORTED
+
+if TYPE_CHECKING:  # indexer.py builds `Index.watch` on this module
+    from .indexer import Index, SyncReport
 
 log = logging.getLogger(__name__)
 
@@ -38,14 +38,12 @@ def relevant(path: Path, roots: list[Path], index_dir: Path) -> bool:
 
 
 def watch(
+    index: Index,
     paths: list[Path],
-    settings: Settings,
-    encoder: Encoder,
-    store: Store,
     on_sync: Callable[[SyncReport], None],
     stop: threading.Event | None = None,
 ) -> None:
-    """Sync now, then after every burst of relevant changes, until `stop` is set (or Ctrl-C).
+    """Sync `paths` into `index` now, then after every burst of relevant changes, until `stop` is set (or Ctrl-C).
 
     A failed sync (a file vanishing mid-read, the Chroma server down) is logged and retried at
     the next change. If anything else fails (the notifier, or `on_sync` reporting a sync), the
@@ -56,7 +54,7 @@ def watch(
     pause = 1.0
     while not stop.is_set():
         try:
-            _watch_once(paths, settings, encoder, store, on_sync, stop)
+            _watch_once(index, paths, on_sync, stop)
             return
         except Exception:  # noqa: BLE001 - whatever it was, say so loudly and watch again
             log.exception("the folder watcher failed; restarting it in %.0f s", pause)
@@ -64,16 +62,17 @@ def watch(
             pause = min(pause * 2, 60.0)
 
 
-def _watch_once(paths: list[Path], settings: Settings, encoder: Encoder, store: Store,
-                on_sync: Callable[[SyncReport], None], stop: threading.Event) -> None:
+def _watch_once(index: Index, paths: list[Path], on_sync: Callable[[SyncReport], None],
+                stop: threading.Event) -> None:
     import watchfiles
 
     roots = [p.resolve() for p in paths]
-    index_dir = store.dir.resolve()
+    index_dir = index.store.dir.resolve()
+    debounce_ms = index.settings.watch_debounce_ms
 
     def run() -> None:
         try:
-            report = sync(paths, settings, encoder, store)
+            report = index.sync(paths)
         except (QABotError, OSError) as exc:
             log.error("sync failed, retrying at the next change: %s", exc)
         except Exception:  # noqa: BLE001 - an unforeseen bug: its traceback, and the next change retries
@@ -88,8 +87,8 @@ def _watch_once(paths: list[Path], settings: Settings, encoder: Encoder, store: 
     changes = watchfiles.watch(
         *roots,
         watch_filter=lambda _change, path: relevant(Path(path), roots, index_dir),
-        debounce=settings.watch_debounce_ms,
-        step=min(300, settings.watch_debounce_ms),  # yield once the folder has been quiet this long
+        debounce=debounce_ms,
+        step=min(300, debounce_ms),  # yield once the folder has been quiet this long
         rust_timeout=1000,
         yield_on_timeout=True,
         stop_event=stop,
@@ -102,11 +101,11 @@ def _watch_once(paths: list[Path], settings: Settings, encoder: Encoder, store: 
             synced = True
 
 
-def start_in_thread(paths: list[Path], settings: Settings, encoder: Encoder, store: Store,
+def start_in_thread(index: Index, paths: list[Path],
                     on_sync: Callable[[SyncReport], None]) -> tuple[threading.Thread, threading.Event]:
     """The watcher beside another loop (the Discord bot); set the event to stop it."""
     stop = threading.Event()
-    thread = threading.Thread(target=watch, args=(paths, settings, encoder, store, on_sync, stop),
+    thread = threading.Thread(target=watch, args=(index, paths, on_sync, stop),
                               name="qa-bot-watch", daemon=True)
     thread.start()
     return thread, stop

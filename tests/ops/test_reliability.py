@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from qa_bot.chunking import chunk_document, make_splitter
 from qa_bot.cli import cli
 from qa_bot.errors import InputError
-from qa_bot.indexer import Step, read_chunks, sync
+from qa_bot.indexer import Index, Step, read_chunks
 from qa_bot.ingest import SUPPORTED, IngestError, load
 from qa_bot.sanitize import strip_hidden
 from qa_bot.service import QAService
@@ -98,7 +98,7 @@ def test_eight_threads_asking_during_a_sync_never_fail_nor_cite_an_uncommitted_f
     for t in threads:
         t.start()
     try:
-        report = sync([docs], settings_, encoder, store)
+        report = Index(settings_, encoder).sync([docs])
     finally:
         done.set()
         for t in threads:
@@ -245,7 +245,7 @@ def test_an_interrupted_first_index_says_it_is_incomplete_and_how_to_finish(tmp_
             raise Killed
 
     with pytest.raises(Killed):
-        sync([docs], make_settings(index_dir, embed_batch_size=2), encoder, Store(index_dir), kill_after_first_commit)
+        Index(make_settings(index_dir, embed_batch_size=2), encoder).sync([docs], kill_after_first_commit)
     committed = len(Store(index_dir).load_state().files)
     assert 0 < committed < 70
 

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from qa_bot.cli import cli
-from qa_bot.indexer import sync
+from qa_bot.indexer import Index
 from qa_bot.service import QAService
 from qa_bot.store import Store, StoreError
 from tests.conftest import ROOT, SEEDS, make_settings
@@ -24,7 +24,7 @@ def test_index_sync_and_ask_through_a_server_shared_by_two_services(docs, tmp_pa
     assert not index_dir.exists(), "server mode must write nothing locally"
 
     (docs / "keeper.txt").write_text("The lighthouse keeper is called Bartholomew Finch.\n")
-    report = sync([docs], settings, encoder, Store.open(settings))
+    report = Index(settings, encoder).sync([docs])
     assert report.updated == [str((docs / "keeper.txt").resolve())]
     for service in (writer, reader):  # both rebuild BM25 from the server's chunks on the new generation
         answer = service.answer(KEEPER_Q)
@@ -32,7 +32,7 @@ def test_index_sync_and_ask_through_a_server_shared_by_two_services(docs, tmp_pa
         assert service.generation == Store.open(settings).load_state().lexical_generation
 
     (docs / "keeper.txt").unlink()
-    sync([docs], settings, encoder, Store.open(settings))
+    Index(settings, encoder).sync([docs])
     assert "keeper.txt" not in cited(reader.answer(KEEPER_Q))
     store = Store.open(settings)
     owned = {i for e in store.load_state().files.values() for i in e.chunks}

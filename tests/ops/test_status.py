@@ -8,8 +8,8 @@ import numpy as np
 from click.testing import CliRunner
 
 from qa_bot.cli import cli
+from qa_bot.indexer import Index
 from qa_bot.schema import Chunk
-from qa_bot.status import inspect
 from qa_bot.store import Store
 from tests.conftest import make_settings
 from tests.ops.conftest import build
@@ -58,7 +58,7 @@ def test_status_finds_each_kind_of_drift_and_fix_reconciles_it(docs, tmp_path, e
 
 def test_status_flags_a_settings_change_that_will_rebuild(docs, tmp_path, encoder):
     build(docs, tmp_path / "ix", encoder)
-    status = inspect(make_settings(tmp_path / "ix", chunk_tokens=64), encoder, Store(tmp_path / "ix"))
+    status = Index(make_settings(tmp_path / "ix", chunk_tokens=64), encoder).status()
     assert status.drift and status.settings_change == "chunk_tokens 200 -> 64"
 
 

@@ -13,9 +13,9 @@ from collections.abc import Callable
 
 import pytest
 
+from qa_bot.indexer import Index
 from qa_bot.service import QAService
 from qa_bot.store import Store
-from qa_bot.watch import start_in_thread
 from tests.conftest import ROOT, make_settings
 from tests.fuzzfiles import crashing_pdf
 from tests.ops.conftest import KEEPER_Q, cited
@@ -32,7 +32,7 @@ def eventually(check: Callable[[], bool], timeout: float = 60) -> None:
 def test_answers_follow_the_folder_through_the_watcher(docs, tmp_path, encoder):
     settings = make_settings(tmp_path / "ix", watch_debounce_ms=200)
     syncs: queue.Queue = queue.Queue()
-    thread, stop = start_in_thread([docs], settings, encoder, Store.open(settings), syncs.put)
+    thread, stop = Index(settings, encoder).watch_in_thread([docs], syncs.put)
     try:
         syncs.get(timeout=120)  # the initial sync
         service = QAService(settings, encoder=encoder)
@@ -72,7 +72,7 @@ def test_a_file_written_as_the_first_sync_ends_is_not_missed(docs, tmp_path, enc
             (docs / "ferry.txt").write_text("The ferry to Skellig leaves at nine every morning.\n")
         reports.put(report)
 
-    thread, stop = start_in_thread([docs], settings, encoder, Store.open(settings), on_sync)
+    thread, stop = Index(settings, encoder).watch_in_thread([docs], on_sync)
     try:
         first = reports.get(timeout=120)
         assert "ferry.txt" not in {os.path.basename(p) for p in first.added}
@@ -108,7 +108,7 @@ def test_a_watcher_with_a_symlink_loop_and_a_crashing_pdf_syncs_the_rest(docs, t
     (docs / "crash.pdf").write_bytes(crashing_pdf())
     settings = make_settings(tmp_path / "ix", watch_debounce_ms=200)
     reports: queue.Queue = queue.Queue()
-    thread, stop = start_in_thread([docs], settings, encoder, Store.open(settings), reports.put)
+    thread, stop = Index(settings, encoder).watch_in_thread([docs], reports.put)
     try:
         first = reports.get(timeout=120)
         assert len(first.added) == 3
@@ -132,7 +132,7 @@ def test_a_watcher_that_fails_is_logged_with_its_traceback_and_restarted(docs, t
         if len(calls) == 1:
             raise BrokenPipeError("stdout is gone")
 
-    thread, stop = start_in_thread([docs], settings, encoder, Store.open(settings), on_sync)
+    thread, stop = Index(settings, encoder).watch_in_thread([docs], on_sync)
     try:
         assert len(reports.get(timeout=120).added) == 3
         assert len(reports.get(timeout=30).unchanged) == 3  # restarted: it synced again

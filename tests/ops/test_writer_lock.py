@@ -13,11 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from qa_bot.indexer import sync
+from qa_bot.indexer import Index
 from qa_bot.lock import LEASE_TTL, IndexBusy, writer
 from qa_bot.service import QAService
 from qa_bot.store import Store
-from qa_bot.watch import start_in_thread
 from tests.conftest import ROOT, make_settings
 from tests.ops.conftest import index_name
 
@@ -47,7 +46,7 @@ def sync_both_at_once(docs: dict[str, Path], settings, encoder) -> list[str]:
     def run(folder: Path) -> None:
         start.wait()
         try:
-            sync([folder], settings, encoder, Store.open(settings), on_wait=waits.append)
+            Index(settings, encoder).sync([folder], on_wait=waits.append)
         except Exception as exc:  # noqa: BLE001 - asserted below
             errors.append(exc)
 
@@ -94,12 +93,12 @@ def test_a_lease_left_by_a_killed_sync_is_taken_over_once_expired(tmp_path, enco
     store = Store.open(settings)
     store.claim_lease({"owner": "killed", "pid": 1, "host": "elsewhere", "expires": time.time() + LEASE_TTL})
     with pytest.raises(IndexBusy) as busy:
-        sync([docs["a"]], settings, encoder, store)
+        Index(settings, encoder).sync([docs["a"]])
     assert str(busy.value) == (f"{store.location}: another qa-bot index run (pid 1 on elsewhere) is writing it; "
                                "gave up after 0 s (QA_BOT_INDEX_LOCK_WAIT)")
     store.drop_lease("killed")
     store.claim_lease({"owner": "killed", "pid": 1, "host": "elsewhere", "expires": time.time() - 1})
-    assert len(sync([docs["a"]], settings, encoder, store).added) == 3
+    assert len(Index(settings, encoder).sync([docs["a"]]).added) == 3
 
 
 @pytest.mark.slow
@@ -134,7 +133,7 @@ def test_the_watcher_waits_for_the_writer_lock_too(tmp_path, encoder, caplog):
     syncs: queue.Queue = queue.Queue()
     with caplog.at_level(logging.WARNING, logger="qa_bot.indexer"):
         with writer(Store(settings.index_dir), 0, print):  # an `index` run holds the index
-            thread, stop = start_in_thread([docs["a"]], settings, encoder, Store.open(settings), syncs.put)
+            thread, stop = Index(settings, encoder).watch_in_thread([docs["a"]], syncs.put)
             deadline = time.monotonic() + 60
             while "waiting for another qa-bot index run" not in caplog.text and time.monotonic() < deadline:
                 time.sleep(0.1)

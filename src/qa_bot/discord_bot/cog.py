@@ -17,10 +17,11 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from ..embeddings import make_encoder
 from ..feedback import Vote, record_vote
 from ..followup import remember
 from ..schema import Answer
-from ..service import QAService, make_encoder
+from ..service import QAService
 from ..settings import Settings
 from .draft import NO_MENTIONS, Draft
 from .format import reply_parts
