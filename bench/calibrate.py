@@ -36,7 +36,7 @@ from qa_bot.calibration import RANK_FEATURES, REFUSAL_FEATURES, RERANK_FEATURES,
 from qa_bot.indexer import sync
 from qa_bot.service import QAService, make_encoder
 from qa_bot.settings import Settings
-from qa_bot.store import Store
+from qa_bot.storage import Storage
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "src" / "qa_bot" / "calibration.json"
@@ -46,7 +46,7 @@ PARAPHRASED = ROOT / "bench" / "paraphrased-squad-v2.jsonl"
 def open_index(data: Path, work: Path, encoder, only: str | None = None) -> QAService:
     """Index a dataset's corpus (once; later runs are no-op syncs) and open it uncalibrated."""
     settings = Settings(_env_file=None, index_dir=work / "index")
-    sync([corpus_folder(data, work, only)], settings, encoder, Store(settings.index_dir))
+    sync([corpus_folder(data, work, only)], settings, encoder, Storage(settings.index_dir))
     svc = QAService(settings, encoder=encoder)
     svc.answerer = ExtractiveAnswerer(svc.lexical, encoder, Calibration())
     return svc  # its retriever also starts from the default weights

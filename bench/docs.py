@@ -84,7 +84,7 @@ import qa_bot
 from qa_bot.indexer import sync
 from qa_bot.service import QAService, make_encoder
 from qa_bot.settings import Settings
-from qa_bot.store import Store
+from qa_bot.storage import Storage
 
 ROOT = Path(__file__).resolve().parents[1]
 QUESTIONS = Path(__file__).resolve().with_name("docs-questions.yaml")
@@ -134,7 +134,7 @@ def index_service(corpus: Path, index_dir: Path) -> tuple[QAService, Metrics]:
     settings = Settings(_env_file=None, index_dir=index_dir)
     encoder = make_encoder(settings)
     encoder.encode(["warm up"])  # load the model outside the timing
-    index_s, report = timed(lambda: sync([corpus], settings, encoder, Store.open(settings)))
+    index_s, report = timed(lambda: sync([corpus], settings, encoder, Storage.open(settings)))
     return QAService(settings, encoder=encoder), {"chunks": report.chunks_total, "index_s": index_s}
 
 

@@ -88,7 +88,7 @@ from qa_bot.indexer import sync
 from qa_bot.schema import Answer, Chunk
 from qa_bot.service import QAService, make_encoder
 from qa_bot.settings import Settings
-from qa_bot.store import Store
+from qa_bot.storage import Storage
 from qa_bot.text import sentence_spans
 
 DATASETS = {"v1.1": "squad-v1.1-dev", "v2.0": "squad-v2.0-dev"}
@@ -178,9 +178,9 @@ def index_qabot(corpus: Path, settings: Settings, reuse: bool = False) -> tuple[
         shutil.rmtree(settings.index_dir, ignore_errors=True)
     encoder = make_encoder(settings)
     encoder.encode(["warm up"])  # load (or export) the model outside the timings
-    store = Store(settings.index_dir)
-    index_s, report = timed(lambda: sync([corpus], settings, encoder, store))
-    noop_s, noop = timed(lambda: sync([corpus], settings, encoder, store))
+    storage = Storage(settings.index_dir)
+    index_s, report = timed(lambda: sync([corpus], settings, encoder, storage))
+    noop_s, noop = timed(lambda: sync([corpus], settings, encoder, storage))
     if report.skipped or noop.changed:
         raise RuntimeError(f"unexpected sync result: skipped={report.skipped}, second sync changed={noop.changed}")
     svc = QAService(settings, encoder=encoder)
@@ -220,7 +220,7 @@ def ask_qabot(svc: QAService, questions: list[Question], ranks: bool = True) -> 
         fused.add(chunk_hit(p.chunk, q) for p in svc.retriever.retrieve(q.question, 5))
         lexical.add(chunk_hit(c, q) for c, _ in svc.retriever.lexical.search(q.question, 5))
         vector = svc.encoder.encode([q.question])[0]
-        dense.add(chunk_hit(c, q) for c, _ in svc.store.dense_search(vector, 5))
+        dense.add(chunk_hit(c, q) for c, _ in svc.storage.store.dense_search(vector, 5))
     refusal = refusals.metrics()
     if not any(q.is_impossible for q in questions):
         refusal = {"answerable_recall": refusal["answerable_recall"]}

@@ -10,7 +10,7 @@ import pytest
 from qa_bot.indexer import sync
 from qa_bot.service import QAService, make_encoder
 from qa_bot.settings import Settings
-from qa_bot.store import Store
+from qa_bot.storage import Storage
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
@@ -31,7 +31,7 @@ def seed_index(tmp_path_factory, encoder) -> Path:
     """An index of seeds/, built once; tests must not write to it."""
     index_dir = tmp_path_factory.mktemp("seed-index")
     settings = make_settings(index_dir)
-    sync([SEEDS], settings, encoder, Store(index_dir))
+    sync([SEEDS], settings, encoder, Storage(index_dir))
     return index_dir
 
 

@@ -11,7 +11,7 @@ from qa_bot.answer import REFUSAL_TEXT
 from qa_bot.errors import InputError
 from qa_bot.indexer import sync
 from qa_bot.service import QAService
-from qa_bot.store import Store
+from qa_bot.storage import Storage
 from qa_bot.text import sentence_spans
 from tests.conftest import make_settings
 from tests.pdfgen import write_pdf
@@ -50,7 +50,7 @@ def test_citations_in_markdown_and_pdf(tmp_path, encoder):
         "Water them at the roots, never on the leaves.\n\n## Roses\n\nPrune roses in late winter.\n"
     )
     write_pdf(docs / "manual.pdf", [["The pump is model XR-7."], ["Replace the XR-7 filter every 90 days."]])
-    sync([docs], make_settings(tmp_path / "ix"), encoder, Store(tmp_path / "ix"))
+    sync([docs], make_settings(tmp_path / "ix"), encoder, Storage(tmp_path / "ix"))
     svc = QAService(make_settings(tmp_path / "ix"), encoder=encoder)
 
     md = svc.answer("How many hours of sun do tomatoes need?")

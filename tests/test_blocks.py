@@ -11,7 +11,7 @@ from qa_bot.chunking import chunk_document, make_splitter
 from qa_bot.indexer import sync
 from qa_bot.ingest import load
 from qa_bot.service import QAService
-from qa_bot.store import Store
+from qa_bot.storage import Storage
 from qa_bot.units import display
 from tests.conftest import make_settings
 from tests.pdfgen import write_pdf
@@ -118,7 +118,7 @@ def docs(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def service(docs, tmp_path_factory, encoder) -> QAService:
     index = tmp_path_factory.mktemp("ix")
-    sync([docs], make_settings(index), encoder, Store(index))
+    sync([docs], make_settings(index), encoder, Storage(index))
     return QAService(make_settings(index), encoder=encoder)
 
 

@@ -112,17 +112,17 @@ def index(ctx: click.Context, paths: tuple[Path, ...]) -> None:
     from .indexer import sync
     from .progress import SyncProgress
     from .service import make_encoder
-    from .store import Store
+    from .storage import Storage
 
     settings = _settings(ctx)
     targets = _roots(settings, paths)
     encoder = make_encoder(settings)
     with SyncProgress(Console(stderr=True, highlight=False)) as progress:
-        report = sync(targets, settings, encoder, Store.open(settings), progress, _say)
+        report = sync(targets, settings, encoder, Storage.open(settings), progress, _say)
     _print_skips(report)
     if report.rebuilt:
         click.echo("settings changed since the last index: rebuilt it from scratch", err=True)
-    _echo(f"indexed into {Store.open(settings).location}: {_sync_summary(report)}")
+    _echo(f"indexed into {Storage.open(settings).location}: {_sync_summary(report)}")
 
 
 @cli.command()
@@ -132,15 +132,15 @@ def forget(ctx: click.Context, paths: tuple[Path, ...]) -> None:
     """Drop indexed folders (or files) from the index: their documents go, and index, watch and
     status stop using them."""
     from .indexer import forget as drop
-    from .store import Store
+    from .storage import Storage
 
     settings = _settings(ctx)
-    store = Store.open(settings)
-    if not store.exists():
-        raise UserError(f"no index at {store.location} (nothing to forget)")
-    report = drop(list(paths), settings, store, _say)
+    storage = Storage.open(settings)
+    if not storage.manifest.exists():
+        raise UserError(f"no index at {storage.location} (nothing to forget)")
+    report = drop(list(paths), settings, storage, _say)
     _echo(f"forgot {', '.join(map(str, paths))}: {len(report.removed)} documents removed, "
-          f"{report.chunks_total} chunks left in {store.location}")
+          f"{report.chunks_total} chunks left in {storage.location}")
 
 
 def _sync_summary(report) -> str:
@@ -154,17 +154,17 @@ def _sync_summary(report) -> str:
 def _roots(settings: Settings, paths: tuple[Path, ...]) -> list[Path]:
     """PATHS, else the folders the index was built from (those still on disk), else seeds/ when
     there is no index yet: index, watch and status agree on what they look at."""
-    from .store import Store
+    from .storage import Storage
 
     if paths:
         return list(paths)
-    store = Store.open(settings)
-    if not store.exists():
+    storage = Storage.open(settings)
+    if not storage.manifest.exists():
         return [Path("seeds")]
-    recorded = store.load_state().roots
+    recorded = storage.manifest.load().roots
     roots = [Path(r) for r in recorded if Path(r).exists()]
     if not roots:
-        raise UserError(f"none of the folders indexed in {store.location} exists any more "
+        raise UserError(f"none of the folders indexed in {storage.location} exists any more "
                         f"({', '.join(recorded) or 'none recorded'}): give PATHS, or `qa-bot forget` the old ones")
     return roots
 
@@ -188,13 +188,13 @@ def _print_sync(report) -> None:
 def watch(ctx: click.Context, paths: tuple[Path, ...]) -> None:
     """Keep the index in step with PATHS (default: the indexed folders; seeds/ for a new index) until Ctrl-C."""
     from .service import make_encoder
-    from .store import Store
+    from .storage import Storage
     from .watch import watch as run_watch
 
     settings = _settings(ctx)
     roots = _roots(settings, paths)
     _echo(f"watching {', '.join(map(str, roots))} (Ctrl-C to stop)", err=True)
-    run_watch(roots, settings, make_encoder(settings), Store.open(settings), _print_sync)
+    run_watch(roots, settings, make_encoder(settings), Storage.open(settings), _print_sync)
 
 
 @cli.command()
@@ -209,19 +209,19 @@ def status(ctx: click.Context, paths: tuple[Path, ...], fix: bool, as_json: bool
     from .indexer import sync
     from .service import make_encoder
     from .status import inspect, render
-    from .store import Store
+    from .storage import Storage
 
     settings = _settings(ctx)
-    store, encoder = Store.open(settings), make_encoder(settings)
-    if not store.exists():
-        raise UserError(f"no index at {store.location} (run `qa-bot index` first)")
+    storage, encoder = Storage.open(settings), make_encoder(settings)
+    if not storage.manifest.exists():
+        raise UserError(f"no index at {storage.location} (run `qa-bot index` first)")
     roots = list(paths) or None  # None: the recorded folders still on disk, as `index` uses
     if fix:
-        report = sync(roots or [Path(r) for r in store.load_state().roots if Path(r).exists()],
-                      settings, encoder, store, on_wait=_say)
+        report = sync(roots or [Path(r) for r in storage.manifest.load().roots if Path(r).exists()],
+                      settings, encoder, storage, on_wait=_say)
         _print_skips(report)
         _echo(f"fixed: {_sync_summary(report)}", err=True)
-    result = inspect(settings, encoder, store, roots)
+    result = inspect(settings, encoder, storage, roots)
     if as_json:
         _echo_json(result.to_dict())
     else:
@@ -319,10 +319,10 @@ def discord(ctx: click.Context, guild: int | None, watch_paths: tuple[Path, ...]
     if watch_paths:
         # In-process, so the bot's embedded store sees every write (see docs/operations.md).
         from .service import make_encoder
-        from .store import Store
+        from .storage import Storage
         from .watch import start_in_thread
 
-        _, stop = start_in_thread(list(watch_paths), settings, make_encoder(settings), Store.open(settings),
+        _, stop = start_in_thread(list(watch_paths), settings, make_encoder(settings), Storage.open(settings),
                                   _print_sync)
     try:
         code = run(settings, guild_id=guild)

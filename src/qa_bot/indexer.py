@@ -15,9 +15,10 @@ from .embeddings import Encoder
 from .errors import InputError
 from .ingest import IngestError, Skipped, discover, file_hash, load
 from .lock import writer
+from .manifest import FileEntry, SkipEntry, State
 from .schema import Chunk
 from .settings import Settings
-from .store import FileEntry, SkipEntry, State, Store
+from .storage import Storage
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +80,7 @@ def sync(
     paths: list[Path],
     settings: Settings,
     encoder: Encoder,
-    store: Store,
+    storage: Storage,
     on_progress: Progress | None = None,
     on_wait: Callable[[str], None] = log.warning,
 ) -> SyncReport:
@@ -88,27 +89,27 @@ def sync(
     One sync writes an index at a time: this one waits up to `settings.index_lock_wait` for
     another to finish (saying so once through `on_wait`), then fails with IndexBusy."""
     def find() -> tuple[list[Path], list[Skipped]]:
-        return discover(paths, allow_outside=settings.allow_outside_paths, ignore=store.dir)
+        return discover(paths, allow_outside=settings.allow_outside_paths, ignore=storage.dir)
 
     found = find()  # before the lock: a refused path writes nothing
-    with writer(store, settings.index_lock_wait, on_wait) as waited:
+    with writer(storage, settings.index_lock_wait, on_wait) as waited:
         if waited:  # the folders may have changed meanwhile
             found = find()
-        return _sync(paths, found, settings, encoder, store, on_progress)
+        return _sync(paths, found, settings, encoder, storage, on_progress)
 
 
 def _sync(paths: list[Path], found: tuple[list[Path], list[Skipped]], settings: Settings, encoder: Encoder,
-          store: Store, on_progress: Progress | None) -> SyncReport:
+          storage: Storage, on_progress: Progress | None) -> SyncReport:
     report = SyncReport()
     files, report.skipped = found
     roots = [p.resolve() for p in paths]
-    state = store.load_state()
+    state = storage.manifest.load()
     state.roots = sorted(set(state.roots) | {str(r) for r in roots})  # what watch/status default to
 
     fp = fingerprint(settings, encoder)
     if state.fingerprint != fp:
-        if state.files or store.count():
-            store.reset_vectors()
+        if state.files or storage.store.count():
+            storage.store.reset()
             report.rebuilt = True
         state.files, state.fingerprint = {}, fp
         state.generation += 1
@@ -159,7 +160,7 @@ def _sync(paths: list[Path], found: tuple[list[Path], list[Skipped]], settings: 
         """Store one batch, then commit the files whose chunks are now all stored."""
         nonlocal stored, done_upto, next_file
         if part:
-            store.upsert(part, vectors)
+            storage.store.upsert(part, vectors)
             stored += len(part)
         while next_file is not None and done_upto + len(next_file[2]) <= stored:
             key, digest, chunks, is_new = next_file
@@ -167,12 +168,12 @@ def _sync(paths: list[Path], found: tuple[list[Path], list[Skipped]], settings: 
             old = state.files.get(key)
             state.files[key] = FileEntry(digest, new_ids)
             if old:
-                store.delete(sorted(set(old.chunks) - set(new_ids)))
+                storage.store.delete(sorted(set(old.chunks) - set(new_ids)))
             (report.added if is_new else report.updated).append(key)
             done_upto += len(chunks)
             next_file = next(file_iter, None)
         state.generation += 1
-        store.save_state(state)
+        storage.manifest.save(state)
 
     # Batch i is written on one writer thread (in order) while batch i+1 is embedded: onnxruntime
     # releases the GIL, so the store's work overlaps the model's instead of following it.
@@ -196,24 +197,24 @@ def _sync(paths: list[Path], found: tuple[list[Path], list[Skipped]], settings: 
         if under(key, kept):
             continue
         if (under(key, roots) and key not in present) or not os.path.exists(key):
-            store.delete(state.files.pop(key).chunks)
+            storage.store.delete(state.files.pop(key).chunks)
             report.removed.append(key)
             state.generation += 1
-    report.chunks_total = _commit(state, store)
+    report.chunks_total = _commit(state, storage)
     return report
 
 
-def forget(paths: list[Path], settings: Settings, store: Store,
+def forget(paths: list[Path], settings: Settings, storage: Storage,
            on_wait: Callable[[str], None] = log.warning) -> SyncReport:
     """Drop folders (or files) given to `sync` from the index: their documents, and the folders
     from the list that `index`, `watch` and `status` default to. Takes the writer lock as `sync` does."""
-    with writer(store, settings.index_lock_wait, on_wait):
-        return _forget(paths, store)
+    with writer(storage, settings.index_lock_wait, on_wait):
+        return _forget(paths, storage)
 
 
-def _forget(paths: list[Path], store: Store) -> SyncReport:
+def _forget(paths: list[Path], storage: Storage) -> SyncReport:
     report = SyncReport()
-    state = store.load_state()
+    state = storage.manifest.load()
     targets = [p.absolute().resolve() for p in paths]
     for target in targets:
         inside = [r for r in state.roots if target != Path(r) and target.is_relative_to(r)]
@@ -223,30 +224,29 @@ def _forget(paths: list[Path], store: Store) -> SyncReport:
         if not any(under(k, [target]) for k in [*state.roots, *state.files]):
             raise InputError(f"{target}: not in the index (its folders: {', '.join(state.roots) or 'none'})")
     for key in [k for k in state.files if under(k, targets)]:
-        store.delete(state.files.pop(key).chunks)
+        storage.store.delete(state.files.pop(key).chunks)
         report.removed.append(key)
     state.roots = [r for r in state.roots if not under(r, targets)]
     state.skipped = {k: e for k, e in state.skipped.items() if not under(k, targets)}
     state.generation += 1
-    report.chunks_total = _commit(state, store)
+    report.chunks_total = _commit(state, storage)
     return report
 
 
-def _commit(state: State, store: Store) -> int:
+def _commit(state: State, storage: Storage) -> int:
     """End a change: drop chunks no file owns (left by a killed run), rebuild BM25 to follow the
     vectors, save the state. Returns the number of chunks in the index."""
     owned = {i for e in state.files.values() for i in e.chunks}
-    orphans = sorted(store.all_ids() - owned)
+    orphans = sorted(storage.store.all_ids() - owned)
     if orphans:
-        store.delete(orphans)
+        storage.store.delete(orphans)
         state.generation += 1
-    if store.needs_snapshot(state):
-        if store.keeps_lexical:  # a server's readers build their BM25 from the committed chunks
-            store.save_lexical(state.generation)
+    if storage.snapshots.needs_snapshot(state):
+        storage.snapshots.publish(state.generation)
         state.lexical_generation = state.generation
     state.last_sync = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-    store.save_state(state)
-    store.prune_lexical(state.lexical_generation)
+    storage.manifest.save(state)
+    storage.snapshots.prune(state.lexical_generation)
     return len(owned)
 
 

@@ -11,7 +11,8 @@ from .embeddings import Encoder
 from .indexer import fingerprint, under
 from .ingest import discover, file_hash
 from .settings import Settings
-from .store import INCOMPLETE, Store
+from .manifest import INCOMPLETE
+from .storage import Storage
 
 SHOWN = 5  # paths shown per list in the text report; --json has them all
 
@@ -44,13 +45,13 @@ class Status:
         return {**asdict(self), "drift": self.drift}
 
 
-def inspect(settings: Settings, encoder: Encoder, store: Store, paths: list[Path] | None = None) -> Status:
+def inspect(settings: Settings, encoder: Encoder, storage: Storage, paths: list[Path] | None = None) -> Status:
     """Compare the index with `paths` (default: the folders it was built from that still exist)."""
-    state = store.load_state()
-    stored = store.chunks()
+    state = storage.manifest.load()
+    stored = storage.store.chunks()
     per_file = Counter(c.path for c in stored)
     roots = [Path(r) for r in state.roots if Path(r).exists()] if paths is None else paths
-    on_disk, skips = discover(roots, allow_outside=settings.allow_outside_paths, ignore=store.dir)
+    on_disk, skips = discover(roots, allow_outside=settings.allow_outside_paths, ignore=storage.dir)
     unlisted = [Path(s.path) for s in skips]  # a folder that cannot be listed keeps its documents
 
     def there(key: str) -> bool:
@@ -58,7 +59,7 @@ def inspect(settings: Settings, encoder: Encoder, store: Store, paths: list[Path
 
     owned = {i for e in state.files.values() for i in e.chunks}
     status = Status(
-        location=store.location,
+        location=storage.location,
         model=state.fingerprint.get("model"),
         chunk_tokens=state.fingerprint.get("chunk_tokens"),
         documents=len(state.files),
@@ -70,7 +71,7 @@ def inspect(settings: Settings, encoder: Encoder, store: Store, paths: list[Path
         orphan_chunks=sum(1 for c in stored if c.id not in owned),
         stale_chunks=sum(n for p, n in per_file.items() if not there(p)),
         # The BM25 snapshot is read only when a sync stopped (or runs) after commits it lacks.
-        unsearchable=state.unsearchable(store.load_lexical(state))
+        unsearchable=state.unsearchable(storage.snapshots.load(state))
         if state.lexical_generation != state.generation else [],
         skipped={s.path: s.reason for s in skips},
     )

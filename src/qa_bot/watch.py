@@ -3,7 +3,7 @@
 Each burst of file events (gathered for up to `watch_debounce_ms`) triggers one ordinary
 incremental `sync` of the watched roots: unchanged files are only hashed, changed ones
 re-embedded, deleted or renamed-away ones dropped. Answer services in any process pick
-the new commit up before their next question (QAService checks the store's version).
+the new commit up before their next question (QAService checks the manifest's version).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from .indexer import SyncReport, sync
 from .ingest import SUPPORTED
 from .settings import Settings
 from .errors import QABotError
-from .store import Store
+from .storage import Storage
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ def watch(
     paths: list[Path],
     settings: Settings,
     encoder: Encoder,
-    store: Store,
+    storage: Storage,
     on_sync: Callable[[SyncReport], None],
     stop: threading.Event | None = None,
 ) -> None:
@@ -56,7 +56,7 @@ def watch(
     pause = 1.0
     while not stop.is_set():
         try:
-            _watch_once(paths, settings, encoder, store, on_sync, stop)
+            _watch_once(paths, settings, encoder, storage, on_sync, stop)
             return
         except Exception:  # noqa: BLE001 - whatever it was, say so loudly and watch again
             log.exception("the folder watcher failed; restarting it in %.0f s", pause)
@@ -64,16 +64,16 @@ def watch(
             pause = min(pause * 2, 60.0)
 
 
-def _watch_once(paths: list[Path], settings: Settings, encoder: Encoder, store: Store,
+def _watch_once(paths: list[Path], settings: Settings, encoder: Encoder, storage: Storage,
                 on_sync: Callable[[SyncReport], None], stop: threading.Event) -> None:
     import watchfiles
 
     roots = [p.resolve() for p in paths]
-    index_dir = store.dir.resolve()
+    index_dir = storage.dir.resolve()
 
     def run() -> None:
         try:
-            report = sync(paths, settings, encoder, store)
+            report = sync(paths, settings, encoder, storage)
         except (QABotError, OSError) as exc:
             log.error("sync failed, retrying at the next change: %s", exc)
         except Exception:  # noqa: BLE001 - an unforeseen bug: its traceback, and the next change retries
@@ -102,11 +102,11 @@ def _watch_once(paths: list[Path], settings: Settings, encoder: Encoder, store: 
             synced = True
 
 
-def start_in_thread(paths: list[Path], settings: Settings, encoder: Encoder, store: Store,
+def start_in_thread(paths: list[Path], settings: Settings, encoder: Encoder, storage: Storage,
                     on_sync: Callable[[SyncReport], None]) -> tuple[threading.Thread, threading.Event]:
     """The watcher beside another loop (the Discord bot); set the event to stop it."""
     stop = threading.Event()
-    thread = threading.Thread(target=watch, args=(paths, settings, encoder, store, on_sync, stop),
+    thread = threading.Thread(target=watch, args=(paths, settings, encoder, storage, on_sync, stop),
                               name="qa-bot-watch", daemon=True)
     thread.start()
     return thread, stop

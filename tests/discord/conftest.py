@@ -17,7 +17,7 @@ import yarl
 from qa_bot.discord_bot import QABot, Services
 from qa_bot.indexer import sync
 from qa_bot.service import QAService
-from qa_bot.store import Store
+from qa_bot.storage import Storage
 from tests.conftest import make_settings
 
 from .fake_discord import GUILD_ID, FakeDiscord
@@ -63,7 +63,7 @@ def build_index(tmp_path, encoder):
         for file, text in docs.items():
             (folder / file).write_text(text, encoding="utf-8")
         index_dir = tmp_path / f"{name}-index"
-        sync([folder], make_settings(index_dir), encoder, Store(index_dir))
+        sync([folder], make_settings(index_dir), encoder, Storage(index_dir))
         return index_dir
 
     return build

@@ -19,7 +19,7 @@ import pytest
 
 from qa_bot.indexer import sync
 from qa_bot.service import QAService
-from qa_bot.store import Store
+from qa_bot.storage import Storage
 from tests.conftest import SEEDS, make_settings
 
 CHROMA = Path(sys.executable).parent / "chroma"
@@ -106,7 +106,7 @@ def index_name(tmp_path: Path) -> Path:
 
 def build(folder: Path, index_dir: Path, encoder, **overrides) -> QAService:
     settings = make_settings(index_dir, **overrides)
-    sync([folder], settings, encoder, Store.open(settings))
+    sync([folder], settings, encoder, Storage.open(settings))
     return QAService(settings, encoder=encoder)
 
 

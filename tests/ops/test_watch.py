@@ -14,7 +14,7 @@ from collections.abc import Callable
 import pytest
 
 from qa_bot.service import QAService
-from qa_bot.store import Store
+from qa_bot.storage import Storage
 from qa_bot.watch import start_in_thread
 from tests.conftest import ROOT, make_settings
 from tests.fuzzfiles import crashing_pdf
@@ -32,7 +32,7 @@ def eventually(check: Callable[[], bool], timeout: float = 60) -> None:
 def test_answers_follow_the_folder_through_the_watcher(docs, tmp_path, encoder):
     settings = make_settings(tmp_path / "ix", watch_debounce_ms=200)
     syncs: queue.Queue = queue.Queue()
-    thread, stop = start_in_thread([docs], settings, encoder, Store.open(settings), syncs.put)
+    thread, stop = start_in_thread([docs], settings, encoder, Storage.open(settings), syncs.put)
     try:
         syncs.get(timeout=120)  # the initial sync
         service = QAService(settings, encoder=encoder)
@@ -72,7 +72,7 @@ def test_a_file_written_as_the_first_sync_ends_is_not_missed(docs, tmp_path, enc
             (docs / "ferry.txt").write_text("The ferry to Skellig leaves at nine every morning.\n")
         reports.put(report)
 
-    thread, stop = start_in_thread([docs], settings, encoder, Store.open(settings), on_sync)
+    thread, stop = start_in_thread([docs], settings, encoder, Storage.open(settings), on_sync)
     try:
         first = reports.get(timeout=120)
         assert "ferry.txt" not in {os.path.basename(p) for p in first.added}
@@ -91,9 +91,9 @@ def test_qa_bot_watch_command_syncs_and_stops_on_ctrl_c(docs, tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "qa_bot.cli", "watch", str(docs)], env=env, cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        eventually(lambda: Store(index_dir).exists() and Store(index_dir).load_state().last_sync is not None)
+        eventually(lambda: Storage(index_dir).manifest.load().last_sync is not None)
         (docs / "ferry.txt").write_text("The ferry to Skellig leaves at nine every morning.\n")
-        eventually(lambda: str((docs / "ferry.txt").resolve()) in Store(index_dir).load_state().files)
+        eventually(lambda: str((docs / "ferry.txt").resolve()) in Storage(index_dir).manifest.load().files)
         time.sleep(0.5)  # let the watcher return to waiting for changes before Ctrl-C
     finally:
         proc.send_signal(signal.SIGINT)
@@ -108,7 +108,7 @@ def test_a_watcher_with_a_symlink_loop_and_a_crashing_pdf_syncs_the_rest(docs, t
     (docs / "crash.pdf").write_bytes(crashing_pdf())
     settings = make_settings(tmp_path / "ix", watch_debounce_ms=200)
     reports: queue.Queue = queue.Queue()
-    thread, stop = start_in_thread([docs], settings, encoder, Store.open(settings), reports.put)
+    thread, stop = start_in_thread([docs], settings, encoder, Storage.open(settings), reports.put)
     try:
         first = reports.get(timeout=120)
         assert len(first.added) == 3
@@ -132,7 +132,7 @@ def test_a_watcher_that_fails_is_logged_with_its_traceback_and_restarted(docs, t
         if len(calls) == 1:
             raise BrokenPipeError("stdout is gone")
 
-    thread, stop = start_in_thread([docs], settings, encoder, Store.open(settings), on_sync)
+    thread, stop = start_in_thread([docs], settings, encoder, Storage.open(settings), on_sync)
     try:
         assert len(reports.get(timeout=120).added) == 3
         assert len(reports.get(timeout=30).unchanged) == 3  # restarted: it synced again
