@@ -35,7 +35,7 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 from qa_bot.lexical import LexicalIndex  # noqa: E402
 from qa_bot.schema import Chunk  # noqa: E402
-from qa_bot.store import Store  # noqa: E402
+from qa_bot.storage import Storage  # noqa: E402
 
 DIM, QUERIES, TOP = 384, 200, 40
 P95_BUDGET_MS = 50.0
@@ -91,7 +91,7 @@ def one(mode: str, size: int, url: str | None, work: Path) -> Run:
     centres = rng.normal(0, 1, (max(size // 200, 10), DIM)).astype(np.float32)
     centres /= np.linalg.norm(centres, axis=1, keepdims=True)
     vocab = [f"w{i}x" for i in range(20000)]
-    store = Store(work / f"ix-{size}", url)
+    store = Storage(work / f"ix-{size}", url).store
     base_rss = rss_mb()
 
     t0, all_chunks = time.perf_counter(), []

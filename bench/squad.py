@@ -220,7 +220,7 @@ def ask_qabot(svc: QAService, questions: list[Question], ranks: bool = True) -> 
         fused.add(chunk_hit(p.chunk, q) for p in svc.retriever.retrieve(q.question, 5))
         lexical.add(chunk_hit(c, q) for c, _ in svc.retriever.lexical.search(q.question, 5))
         vector = svc.encoder.encode([q.question])[0]
-        dense.add(chunk_hit(c, q) for c, _ in svc.store.dense_search(vector, 5))
+        dense.add(chunk_hit(c, q) for c, _ in svc.storage.store.dense_search(vector, 5))
     refusal = refusals.metrics()
     if not any(q.is_impossible for q in questions):
         refusal = {"answerable_recall": refusal["answerable_recall"]}

@@ -74,7 +74,7 @@ def test_chat_names_the_index_lists_commands_and_keeps_blank_lines_out_of_histor
         session = PromptSession(input=pipe, output=DummyOutput(), history=ChatHistory(str(history)))
         run_chat(seed_service, session=session, echo=out.append)
     banner, help_text, unknown, answer = out
-    assert str(seed_service.store.location) in banner and "/help" in banner
+    assert str(seed_service.storage.location) in banner and "/help" in banner
     assert "/help" in help_text and "/quit" in help_text and "Sources:" not in help_text
     assert unknown == "unknown command /nonsense; /help lists commands"
     assert "107" in answer and "Sources:" in answer  # the only question asked

@@ -16,8 +16,9 @@ from rich.console import Console
 
 from qa_bot.indexer import Index, Step
 from qa_bot.progress import SyncProgress
+from qa_bot.retrieve import VectorSnapshot
 from qa_bot.service import QAService
-from qa_bot.store import Store, VectorSnapshot
+from qa_bot.storage import Storage
 from tests.conftest import ROOT, make_settings
 
 QA_BOT = [sys.executable, "-m", "qa_bot.cli"]
@@ -34,8 +35,8 @@ def test_second_run_skips_unchanged_files_and_adds_no_duplicates(corpus, tmp_pat
     assert len(first.added) == 2 and first.chunks_embedded == first.chunks_total > 0
     assert sorted(second.unchanged) == sorted(first.added)
     assert second.chunks_embedded == 0 and not second.changed
-    store = Store(tmp_path / "ix")
-    assert store.count() == first.chunks_total == second.chunks_total
+    storage = Storage(tmp_path / "ix")
+    assert storage.store.count() == first.chunks_total == second.chunks_total
 
 
 def test_changed_file_replaces_its_chunks(corpus, tmp_path, encoder):
@@ -48,7 +49,7 @@ def test_changed_file_replaces_its_chunks(corpus, tmp_path, encoder):
     svc = QAService(make_settings(tmp_path / "ix"), encoder=encoder)
     answer = svc.answer("Who keeps the lighthouse?")
     assert "Bartholomew Finch" in answer.text
-    assert all("Olsen" not in c.text for c in Store(tmp_path / "ix").chunks())
+    assert all("Olsen" not in c.text for c in Storage(tmp_path / "ix").store.chunks())
 
 
 def test_removed_file_loses_its_chunks(corpus, tmp_path, encoder):
@@ -58,7 +59,7 @@ def test_removed_file_loses_its_chunks(corpus, tmp_path, encoder):
     note.unlink()
     report = _sync(corpus, tmp_path / "ix", encoder)
     assert report.removed == [str(note.resolve())]
-    chunks = Store(tmp_path / "ix").chunks()
+    chunks = Storage(tmp_path / "ix").store.chunks()
     assert len(chunks) == first.chunks_total - 1
     assert all(c.path != str(note.resolve()) for c in chunks)
     svc = QAService(make_settings(tmp_path / "ix"), encoder=encoder)
@@ -76,7 +77,7 @@ def test_bad_files_are_skipped_counted_and_never_indexed(corpus, tmp_path, encod
     assert "empty" in reasons["empty.txt"] and "binary" in reasons["blob.txt"]
     assert "UTF-8" in reasons["legacy.txt"] and "cannot read" in reasons["missing-target.txt"]
     assert [Path(p).name for p in report.added] == ["000_a9a644aeed6d5ccb.txt"]
-    indexed = {c.path for c in Store(tmp_path / "ix").chunks()}
+    indexed = {c.path for c in Storage(tmp_path / "ix").store.chunks()}
     assert indexed == {report.added[0]}
 
 
@@ -84,7 +85,7 @@ def test_settings_change_rebuilds_instead_of_mixing_vectors(corpus, tmp_path, en
     first = _sync(corpus, tmp_path / "ix", encoder)
     report = _sync(corpus, tmp_path / "ix", encoder, chunk_tokens=64)
     assert report.rebuilt and report.chunks_embedded == report.chunks_total > first.chunks_total
-    assert Store(tmp_path / "ix").count() == report.chunks_total
+    assert Storage(tmp_path / "ix").store.count() == report.chunks_total
 
 
 def test_a_new_way_of_splitting_files_rebuilds_old_indexes(corpus, tmp_path, encoder, monkeypatch):
@@ -123,16 +124,16 @@ def test_kill_9_mid_index_leaves_a_usable_index(tmp_path):
     # A first, complete index of one file: the "previous state".
     subprocess.run([*QA_BOT, "index", str(docs / "copy00.txt")], env=_env(index_dir), check=True,
                    capture_output=True, cwd=ROOT)
-    before = Store(index_dir).load_state().generation
+    before = Storage(index_dir).manifest.load().generation
 
     proc = subprocess.Popen([*QA_BOT, "index", str(docs)], env=_env(index_dir), cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
-    while Store(index_dir).load_state().generation == before and time.time() < deadline:
+    while Storage(index_dir).manifest.load().generation == before and time.time() < deadline:
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    state = Store(index_dir).load_state()
+    state = Storage(index_dir).manifest.load()
     assert state.generation > before, "the run was killed before committing any batch"
     assert len(state.files) < 40, "the run finished before it was killed; nothing was tested"
 
@@ -145,11 +146,11 @@ def test_kill_9_mid_index_leaves_a_usable_index(tmp_path):
     done = subprocess.run([*QA_BOT, "index", str(docs)], env=_env(index_dir), cwd=ROOT,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
-    store = Store(index_dir)
-    state = store.load_state()
+    storage = Storage(index_dir)
+    state = storage.manifest.load()
     assert len(state.files) == 40
     owned = {i for e in state.files.values() for i in e.chunks}
-    assert store.all_ids() == owned  # no orphans, no duplicates
+    assert storage.store.all_ids() == owned  # no orphans, no duplicates
 
 
 def test_an_index_without_snapshot_vectors_still_answers_and_the_next_sync_adds_them(corpus, tmp_path, encoder):
@@ -174,7 +175,8 @@ def test_sync_reports_progress_from_the_first_file_read(corpus, tmp_path, encode
     assert steps[0] == Step("reading", 0, 2, "000_a9a644aeed6d5ccb.txt")  # before the first file is read
     assert reading == [steps[0], Step("reading", 1, 2, "keeper.txt"), Step("reading", 2, 2)]
     assert steps.index(embedding[0]) > steps.index(reading[-1])
-    assert embedding[0].done == 0 and embedding[-1].done == embedding[-1].total == len(Store(tmp_path / "ix").all_ids())
+    stored = Storage(tmp_path / "ix").store.all_ids()
+    assert embedding[0].done == 0 and embedding[-1].done == embedding[-1].total == len(stored)
 
 
 def test_progress_is_a_plain_periodic_line_when_not_a_terminal():

@@ -82,7 +82,7 @@ def run_chat(service, session: PromptSession | PipedLines | None = None, echo=pr
         HISTORY.parent.mkdir(parents=True, exist_ok=True)
         session = PromptSession(history=ChatHistory(str(HISTORY)))
     if not isinstance(session, PipedLines):
-        echo(printable(f"Asking the index at {service.store.location}. /help lists commands; Ctrl-D leaves."))
+        echo(printable(f"Asking the index at {service.storage.location}. /help lists commands; Ctrl-D leaves."))
     while True:
         try:
             question = session.prompt("? ")

@@ -119,7 +119,7 @@ def index(ctx: click.Context, paths: tuple[Path, ...]) -> None:
     _print_skips(report)
     if report.rebuilt:
         click.echo("settings changed since the last index: rebuilt it from scratch", err=True)
-    _echo(f"indexed into {index.store.location}: {_sync_summary(report)}")
+    _echo(f"indexed into {index.storage.location}: {_sync_summary(report)}")
 
 
 @cli.command()
@@ -131,11 +131,11 @@ def forget(ctx: click.Context, paths: tuple[Path, ...]) -> None:
     from .indexer import Index
 
     index = Index(_settings(ctx))
-    if not index.store.exists():
-        raise UserError(f"no index at {index.store.location} (nothing to forget)")
+    if not index.storage.manifest.exists():
+        raise UserError(f"no index at {index.storage.location} (nothing to forget)")
     report = index.forget(paths, _say)
     _echo(f"forgot {', '.join(map(str, paths))}: {len(report.removed)} documents removed, "
-          f"{report.chunks_total} chunks left in {index.store.location}")
+          f"{report.chunks_total} chunks left in {index.storage.location}")
 
 
 def _sync_summary(report) -> str:
@@ -185,8 +185,8 @@ def status(ctx: click.Context, paths: tuple[Path, ...], fix: bool, as_json: bool
     from .status import render
 
     index = Index(_settings(ctx))
-    if not index.store.exists():
-        raise UserError(f"no index at {index.store.location} (run `qa-bot index` first)")
+    if not index.storage.manifest.exists():
+        raise UserError(f"no index at {index.storage.location} (run `qa-bot index` first)")
     # Unlike `index`, no error when every recorded folder is gone: that is drift to show (or fix).
     roots = list(paths) or index.roots
     if fix:

@@ -22,10 +22,11 @@ from .embeddings import Encoder, make_encoder
 from .errors import InputError
 from .ingest import IngestError, Skipped, discover, file_hash, load, under
 from .lock import writer
+from .manifest import FileEntry, SkipEntry, State
 from .schema import Chunk
 from .settings import Settings
 from .status import Status, inspect
-from .store import FileEntry, SkipEntry, State, Store
+from .storage import Storage
 
 log = logging.getLogger(__name__)
 
@@ -75,13 +76,13 @@ def read_chunks(path: Path, data: bytes, splitter: Splitter) -> list[Chunk]:
 
 
 class Index:
-    """One index's write side: its settings, store and encoder, held once. `sync` and `forget`
+    """One index's write side: its settings, storage and encoder, held once. `sync` and `forget`
     change it, one writer at a time (lock.py); `watch` keeps it in step with folders; `status`
     says how it drifted from them; `roots` is what they all look at when given no paths."""
 
     def __init__(self, settings: Settings, encoder: Encoder | None = None):
         self.settings = settings
-        self.store = Store.open(settings)
+        self.storage = Storage.open(settings)
         if encoder is not None:  # one model in memory, shared with answer services or other indexes
             self.encoder = encoder
 
@@ -103,9 +104,9 @@ class Index:
     def roots(self) -> list[Path]:
         """What `index`, `watch` and `status` look at when given no paths: the folders this index was
         built from that are still on disk; seeds/ when there is no index yet."""
-        if not self.store.exists():
+        if not self.storage.manifest.exists():
             return [Path("seeds")]
-        return [Path(r) for r in self.store.load_state().roots if Path(r).exists()]
+        return [Path(r) for r in self.storage.manifest.load().roots if Path(r).exists()]
 
     def targets(self, paths: Sequence[Path] = ()) -> list[Path]:
         """`paths`, else `roots`, for a sync or a watch; one clear line instead when every folder
@@ -114,8 +115,8 @@ class Index:
             return list(paths)
         roots = self.roots
         if not roots:
-            recorded = self.store.load_state().roots
-            raise InputError(f"none of the folders indexed in {self.store.location} exists any more "
+            recorded = self.storage.manifest.load().roots
+            raise InputError(f"none of the folders indexed in {self.storage.location} exists any more "
                              f"({', '.join(recorded) or 'none recorded'}): give PATHS, or `qa-bot forget` the old ones")
         return roots
 
@@ -127,7 +128,7 @@ class Index:
         another to finish (saying so once through `on_wait`), then fails with IndexBusy."""
         paths = list(paths)
         found = self._discover(paths)  # before the lock: a refused path writes nothing
-        with writer(self.store, self.settings.index_lock_wait, on_wait) as waited:
+        with writer(self.storage, self.settings.index_lock_wait, on_wait) as waited:
             if waited:  # the folders may have changed meanwhile
                 found = self._discover(paths)
             files, skipped = found
@@ -141,17 +142,17 @@ class Index:
             return report
 
     def _discover(self, paths: list[Path]) -> tuple[list[Path], list[Skipped]]:
-        return discover(paths, allow_outside=self.settings.allow_outside_paths, ignore=self.store.dir)
+        return discover(paths, allow_outside=self.settings.allow_outside_paths, ignore=self.storage.dir)
 
     def _start(self, roots: list[Path], report: SyncReport) -> State:
         """The manifest, `roots` added to the folders it records (see `Index.roots`); emptied, and the
         vectors dropped, when they were made with other settings (`fingerprint`)."""
-        state = self.store.load_state()
+        state = self.storage.manifest.load()
         state.roots = sorted(set(state.roots) | {str(r) for r in roots})
         fp = self.fingerprint
         if state.fingerprint != fp:
-            if state.files or self.store.count():
-                self.store.reset_vectors()
+            if state.files or self.storage.store.count():
+                self.storage.store.reset()
                 report.rebuilt = True
             state.files, state.fingerprint = {}, fp
             state.generation += 1
@@ -199,7 +200,7 @@ class Index:
         # each commit is a point a killed run resumes from.
         batch = max(self.settings.embed_batch_size * 32, 64)
         parts = [pending[i : i + batch] for i in range(0, len(pending), batch)] or [[]]
-        commits = _Commits(self.store, state, report, changed)
+        commits = _Commits(self.storage, state, report, changed)
         # Batch i is written on one writer thread (in order) while batch i+1 is embedded: onnxruntime
         # releases the GIL, so the store's work overlaps the model's instead of following it.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="qa-bot-store") as pool:
@@ -221,16 +222,16 @@ class Index:
             if under(key, kept):
                 continue
             if (under(key, roots) and key not in present) or not os.path.exists(key):
-                self.store.delete(state.files.pop(key).chunks)
+                self.storage.store.delete(state.files.pop(key).chunks)
                 report.removed.append(key)
                 state.generation += 1
 
     def forget(self, paths: Sequence[Path], on_wait: Callable[[str], None] = log.warning) -> SyncReport:
         """Drop folders (or files) given to `sync` from the index: their documents, and the folders
         from `roots`. Takes the writer lock as `sync` does."""
-        with writer(self.store, self.settings.index_lock_wait, on_wait):
+        with writer(self.storage, self.settings.index_lock_wait, on_wait):
             report = SyncReport()
-            state = self.store.load_state()
+            state = self.storage.manifest.load()
             targets = [p.absolute().resolve() for p in paths]
             for target in targets:
                 inside = [r for r in state.roots if target != Path(r) and target.is_relative_to(r)]
@@ -240,7 +241,7 @@ class Index:
                 if not any(under(k, [target]) for k in [*state.roots, *state.files]):
                     raise InputError(f"{target}: not in the index (its folders: {', '.join(state.roots) or 'none'})")
             for key in [k for k in state.files if under(k, targets)]:
-                self.store.delete(state.files.pop(key).chunks)
+                self.storage.store.delete(state.files.pop(key).chunks)
                 report.removed.append(key)
             state.roots = [r for r in state.roots if not under(r, targets)]
             state.skipped = {k: e for k, e in state.skipped.items() if not under(k, targets)}
@@ -252,17 +253,16 @@ class Index:
         """End a change: drop chunks no file owns (left by a killed run), rebuild BM25 to follow the
         vectors, save the state: readers answer from it now. Returns the number of chunks in the index."""
         owned = {i for e in state.files.values() for i in e.chunks}
-        orphans = sorted(self.store.all_ids() - owned)
+        orphans = sorted(self.storage.store.all_ids() - owned)
         if orphans:
-            self.store.delete(orphans)
+            self.storage.store.delete(orphans)
             state.generation += 1
-        if self.store.needs_snapshot(state):
-            if self.store.keeps_lexical:  # a server's readers build their BM25 from the committed chunks
-                self.store.save_lexical(state.generation)
+        if self.storage.snapshots.needs_snapshot(state):
+            self.storage.snapshots.publish(state.generation)
             state.lexical_generation = state.generation
         state.last_sync = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-        self.store.save_state(state)
-        self.store.prune_lexical(state.lexical_generation)
+        self.storage.manifest.save(state)
+        self.storage.snapshots.prune(state.lexical_generation)
         return len(owned)
 
     def watch(self, paths: list[Path], on_sync: Callable[[SyncReport], None],
@@ -308,8 +308,8 @@ class _Commits:
     """Stores embedded batches in order, and commits each file (its manifest entry, saved) once all
     its chunks are stored: each commit is a point a killed run resumes from."""
 
-    def __init__(self, store: Store, state: State, report: SyncReport, files: list[_Changed]):
-        self.store, self.state, self.report = store, state, report
+    def __init__(self, storage: Storage, state: State, report: SyncReport, files: list[_Changed]):
+        self.storage, self.state, self.report = storage, state, report
         self.waiting = deque(files)  # not yet committed, in the order of their chunks
         self.stored = 0  # chunks stored
         self.committed = 0  # chunks of the files committed
@@ -317,7 +317,7 @@ class _Commits:
     def write(self, part: list[Chunk], vectors: np.ndarray) -> None:
         """Store one batch, then commit the files whose chunks are now all stored."""
         if part:
-            self.store.upsert(part, vectors)
+            self.storage.store.upsert(part, vectors)
             self.stored += len(part)
         while self.waiting and self.committed + len(self.waiting[0].chunks) <= self.stored:
             file = self.waiting.popleft()
@@ -325,8 +325,8 @@ class _Commits:
             old = self.state.files.get(file.key)
             self.state.files[file.key] = FileEntry(file.digest, new_ids)
             if old:
-                self.store.delete(sorted(set(old.chunks) - set(new_ids)))
+                self.storage.store.delete(sorted(set(old.chunks) - set(new_ids)))
             (self.report.added if file.new else self.report.updated).append(file.key)
             self.committed += len(file.chunks)
         self.state.generation += 1
-        self.store.save_state(self.state)
+        self.storage.manifest.save(self.state)

@@ -15,7 +15,9 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 
-from .store import Store, StoreError
+from .errors import StoreError
+from .manifest import FileManifest
+from .storage import Storage
 
 LEASE_TTL = 60.0  # seconds a lease outlives its last renewal
 SETTLE = 0.5  # seconds between claiming a lease and checking the claim held (see _lease)
@@ -37,7 +39,7 @@ def _who(owner: dict | None) -> str:
 
 
 @contextmanager
-def writer(store: Store, wait_s: float, notify: Callable[[str], None]) -> Iterator[bool]:
+def writer(storage: Storage, wait_s: float, notify: Callable[[str], None]) -> Iterator[bool]:
     """Hold the index's writer lock for the `with` body; wait up to `wait_s` for it, telling
     `notify` once that we wait, then fail with IndexBusy. Yields whether we waited."""
     waited = []
@@ -46,25 +48,25 @@ def writer(store: Store, wait_s: float, notify: Callable[[str], None]) -> Iterat
         waited.append(line)
         notify(line)
 
-    hold = _file_lock if store.url is None else _lease
-    with hold(store, wait_s, tell):
+    hold = _file_lock if isinstance(storage.manifest, FileManifest) else _lease
+    with hold(storage, wait_s, tell):
         yield bool(waited)
 
 
-def _waiting(store: Store, owner: dict | None) -> str:
-    return f"waiting for another qa-bot index run on {store.location} ({_who(owner)})..."
+def _waiting(storage: Storage, owner: dict | None) -> str:
+    return f"waiting for another qa-bot index run on {storage.location} ({_who(owner)})..."
 
 
-def _busy(store: Store, owner: dict | None, wait_s: float) -> IndexBusy:
-    return IndexBusy(f"{store.location}: another qa-bot index run ({_who(owner)}) is writing it; "
+def _busy(storage: Storage, owner: dict | None, wait_s: float) -> IndexBusy:
+    return IndexBusy(f"{storage.location}: another qa-bot index run ({_who(owner)}) is writing it; "
                      f"gave up after {wait_s:g} s (QA_BOT_INDEX_LOCK_WAIT)")
 
 
 @contextmanager
-def _file_lock(store: Store, wait_s: float, notify: Callable[[str], None]) -> Iterator[None]:
+def _file_lock(storage: Storage, wait_s: float, notify: Callable[[str], None]) -> Iterator[None]:
     from filelock import FileLock, Timeout
 
-    path = store.lock_file()
+    path = storage.manifest.lock_file()
     lock = FileLock(path)
     note = path.with_suffix(".json")  # who holds it, for the waiting message only
     try:
@@ -72,12 +74,12 @@ def _file_lock(store: Store, wait_s: float, notify: Callable[[str], None]) -> It
     except Timeout:
         owner = _holder_note(note)
         if wait_s <= 0:
-            raise _busy(store, owner, wait_s) from None
-        notify(_waiting(store, owner))
+            raise _busy(storage, owner, wait_s) from None
+        notify(_waiting(storage, owner))
         try:
             lock.acquire(timeout=wait_s)
         except Timeout:
-            raise _busy(store, _read_note(note) or owner, wait_s) from None
+            raise _busy(storage, _read_note(note) or owner, wait_s) from None
     except OSError as exc:  # after Timeout, its subclass: e.g. a read-only folder, which no sync could write
         raise StoreError(f"{path}: {exc.strerror or exc}") from None
     try:
@@ -106,28 +108,29 @@ def _holder_note(note, patience: float = 1.0) -> dict | None:
 
 
 @contextmanager
-def _lease(store: Store, wait_s: float, notify: Callable[[str], None]) -> Iterator[None]:
+def _lease(storage: Storage, wait_s: float, notify: Callable[[str], None]) -> Iterator[None]:
     """Chroma has no compare-and-swap, but `add` of an existing id is ignored, so of racing
     claims the first stored wins; re-reading after SETTLE lets every other claimant see it lost
     (and catches a racing takeover that deleted our fresh claim)."""
+    records = storage.manifest  # the lease is a record beside the manifest's
     me = {**_me(), "owner": uuid.uuid4().hex}
     deadline = time.monotonic() + wait_s
     told = False
     while True:
-        held = store.lease()
+        held = records.lease()
         if held is not None and held["expires"] < time.time():  # its holder stopped renewing
-            store.drop_lease(held["owner"])
+            records.drop_lease(held["owner"])
             held = None
         if held is None:
-            store.claim_lease({**me, "expires": time.time() + LEASE_TTL})
+            records.claim_lease({**me, "expires": time.time() + LEASE_TTL})
             time.sleep(SETTLE)
-            held = store.lease()
+            held = records.lease()
             if held is not None and held["owner"] == me["owner"]:
                 break
         if time.monotonic() >= deadline:
-            raise _busy(store, held, wait_s)
+            raise _busy(storage, held, wait_s)
         if not told:
-            notify(_waiting(store, held))
+            notify(_waiting(storage, held))
             told = True
         time.sleep(min(POLL, max(deadline - time.monotonic(), 0.0)))
 
@@ -136,7 +139,7 @@ def _lease(store: Store, wait_s: float, notify: Callable[[str], None]) -> Iterat
     def renew() -> None:
         while not done.wait(LEASE_TTL / 3):
             try:
-                store.renew_lease({**me, "expires": time.time() + LEASE_TTL})
+                records.renew_lease({**me, "expires": time.time() + LEASE_TTL})
             except StoreError:  # the server is away: the sync's own requests will say so
                 pass
 
@@ -148,6 +151,6 @@ def _lease(store: Store, wait_s: float, notify: Callable[[str], None]) -> Iterat
         done.set()
         renewer.join()
         try:
-            store.drop_lease(me["owner"])
+            records.drop_lease(me["owner"])
         except StoreError:  # the server is away: the lease expires by itself
             pass

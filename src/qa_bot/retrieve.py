@@ -1,9 +1,13 @@
 """Hybrid retrieval: dense (Chroma) and lexical (BM25) rankings fused by reciprocal rank,
-then the best fused candidates reranked by the evidence their sentences hold."""
+then the best fused candidates reranked by the evidence their sentences hold; and the two
+dense searches over one snapshot that retrieval uses (the snapshot's own vectors, or Chroma's)."""
 
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
+
+import numpy as np
 
 from .calibration import Calibration
 from .embeddings import Encoder
@@ -12,6 +16,9 @@ from .lexical import LexicalIndex, coverage, sentence_evidence
 from .schema import Chunk, Passage
 from .settings import Settings
 from .text import terms
+
+if TYPE_CHECKING:
+    from .store import Store
 
 
 class Retriever:
@@ -61,3 +68,41 @@ class Retriever:
                                       passage_coverage=coverage(weights, set(terms(chunk.indexed_text))), dense=sim)
             out.append((Passage(chunks[i], fused[i], dense=sim), features))
         return out
+
+
+class CommittedView:
+    """Dense search over the chunks of one loaded snapshot only.
+
+    Chroma holds whatever a running sync has stored so far; a hit outside the snapshot (a
+    file not yet committed, or one already removed) is dropped, so answers cite committed text.
+    """
+
+    def __init__(self, store: Store, lexical: LexicalIndex):
+        self.store = store
+        self.lexical = lexical
+
+    def dense_search(self, vector: np.ndarray, n: int) -> list[tuple[Chunk, float]]:
+        known = self.lexical.by_id
+        # Twice as many: some hits may fall outside the snapshot while a sync runs.
+        hits = self.store.dense_search(vector, 2 * n)
+        return [(known[c.id], score) for c, score in hits if c.id in known][:n]
+
+
+class VectorSnapshot:
+    """Exact cosine search over a snapshot's vectors (unit length: a dot product is the cosine).
+
+    Memory-mapped and only read, so answering works on a read-only or full disk; at 100k chunks
+    one question is a 150 MB matrix-vector product (milliseconds)."""
+
+    def __init__(self, chunks: list[Chunk], vectors: np.ndarray):
+        self.chunks = chunks
+        self.vectors = vectors
+
+    def dense_search(self, vector: np.ndarray, n: int) -> list[tuple[Chunk, float]]:
+        if not self.chunks:
+            return []
+        scores = self.vectors @ np.asarray(vector, dtype=np.float32)
+        n = min(n, len(scores))
+        top = np.argpartition(-scores, n - 1)[:n]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [(self.chunks[i], float(scores[i])) for i in top]

@@ -11,16 +11,17 @@ from pathlib import Path
 from .answer import ExtractiveAnswerer
 from .calibration import Calibration
 from .embeddings import Encoder, make_encoder
-from .errors import InputError
+from .errors import InputError, StoreError
 from .explain import unmatched
 from .followup import condense as condense_by_rule
 from .llm import BackendUnavailable, make_backend
+from .manifest import INCOMPLETE
 from .reader import shared_reader
 from .retrieve import Retriever
 from .sanitize import GuardedStream, drop_foreign_links, strip_hidden
 from .schema import Answer, Passage
 from .settings import Settings
-from .store import INCOMPLETE, Store, StoreError
+from .storage import Storage
 
 log = logging.getLogger(__name__)
 
@@ -31,9 +32,9 @@ class QAService:
 
     def __init__(self, settings: Settings, index_dir: Path | None = None, encoder: Encoder | None = None):
         self.settings = settings
-        self.store = Store.open(settings, index_dir)
-        if not self.store.exists():
-            raise StoreError(f"no index at {self.store.location} (run `qa-bot index` first)")
+        self.storage = Storage.open(settings, index_dir)
+        if not self.storage.manifest.exists():
+            raise StoreError(f"no index at {self.storage.location} (run `qa-bot index` first)")
         self.encoder = encoder or make_encoder(settings)
         self.backend_notice: str | None = None  # why the configured LLM is not answering
         try:
@@ -46,7 +47,7 @@ class QAService:
         self.generative = None  # GenerativeAnswerer when a backend is configured
         # Guards the swap of lexical/retriever/answerer, so a question never mixes two snapshots.
         self._lock = threading.Lock()
-        self._seen = None  # store.version() when last checked
+        self._seen = None  # manifest.version() when last checked
         self.generation: int | None = None  # lexical generation of the loaded snapshot
         self.unsearchable: list[str] = []  # committed files the snapshot lacks (a stopped sync)
         self.reload()
@@ -56,17 +57,17 @@ class QAService:
         """Pick up the latest committed sync (the BM25 side is a snapshot); cheap if none is new."""
         with self._lock:
             for attempt in range(3):
-                seen = self.store.version()
-                state = self.store.load_state()
+                seen = self.storage.manifest.version()
+                state = self.storage.manifest.load()
                 if state.fingerprint.get("model") != self.encoder.name:
                     raise StoreError(
-                        f"index at {self.store.location} was built with {state.fingerprint.get('model')}, "
+                        f"index at {self.storage.location} was built with {state.fingerprint.get('model')}, "
                         f"not {self.encoder.name}: re-run `qa-bot index`"
                     )
                 if state.lexical_generation == self.generation:
                     break
                 try:
-                    lexical = self.store.load_lexical(state)
+                    lexical = self.storage.snapshots.load(state)
                 except FileNotFoundError:  # a newer sync pruned this snapshot while we read it
                     if attempt == 2:
                         raise
@@ -74,7 +75,7 @@ class QAService:
                 self.lexical = lexical
                 calibration = Calibration.load()
                 self.retriever = Retriever(
-                    self.settings, self.encoder, self.store.dense_view(state, lexical), lexical, calibration
+                    self.settings, self.encoder, self.storage.snapshots.dense_view(state, lexical), lexical, calibration
                 )
                 self.answerer = ExtractiveAnswerer(
                     lexical, self.encoder, calibration, self.settings.max_answer_sentences,
@@ -87,7 +88,7 @@ class QAService:
                     self.generative = GenerativeAnswerer(self.backend, self.answerer, self.settings.llm_timeout,
                                                          Prompts.load(self.settings.prompts_dir))
                 self.generation = state.lexical_generation
-                log.debug("answering from %s, snapshot generation %s", self.store.location, self.generation)
+                log.debug("answering from %s, snapshot generation %s", self.storage.location, self.generation)
                 break
             self.roots = state.roots  # the indexed folders, which sources are shown relative to
             self.unsearchable = state.unsearchable(self.lexical)
@@ -100,7 +101,7 @@ class QAService:
 
     def _current(self) -> tuple[Retriever, ExtractiveAnswerer, object]:
         """Retriever and answerers of the latest committed sync, all from one snapshot."""
-        if self.store.version() != self._seen:  # a sync committed since: answer from it
+        if self.storage.manifest.version() != self._seen:  # a sync committed since: answer from it
             self.reload()
         with self._lock:
             return self.retriever, self.answerer, self.generative

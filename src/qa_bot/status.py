@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .ingest import discover, file_hash, under
-from .store import INCOMPLETE
+from .manifest import INCOMPLETE
 
 if TYPE_CHECKING:  # indexer.py builds `Index.status` on this module
     from .indexer import Index
@@ -47,11 +47,11 @@ class Status:
 
 def inspect(index: Index, roots: list[Path]) -> Status:
     """Compare the index with the files and folders `roots`."""
-    store = index.store
-    state = store.load_state()
-    stored = store.chunks()
+    storage = index.storage
+    state = storage.manifest.load()
+    stored = storage.store.chunks()
     per_file = Counter(c.path for c in stored)
-    on_disk, skips = discover(roots, allow_outside=index.settings.allow_outside_paths, ignore=store.dir)
+    on_disk, skips = discover(roots, allow_outside=index.settings.allow_outside_paths, ignore=storage.dir)
     unlisted = [Path(s.path) for s in skips]  # a folder that cannot be listed keeps its documents
 
     def there(key: str) -> bool:
@@ -59,7 +59,7 @@ def inspect(index: Index, roots: list[Path]) -> Status:
 
     owned = {i for e in state.files.values() for i in e.chunks}
     status = Status(
-        location=store.location,
+        location=storage.location,
         model=state.fingerprint.get("model"),
         chunk_tokens=state.fingerprint.get("chunk_tokens"),
         documents=len(state.files),
@@ -71,7 +71,7 @@ def inspect(index: Index, roots: list[Path]) -> Status:
         orphan_chunks=sum(1 for c in stored if c.id not in owned),
         stale_chunks=sum(n for p, n in per_file.items() if not there(p)),
         # The BM25 snapshot is read only when a sync stopped (or runs) after commits it lacks.
-        unsearchable=state.unsearchable(store.load_lexical(state))
+        unsearchable=state.unsearchable(storage.snapshots.load(state))
         if state.lexical_generation != state.generation else [],
         skipped={s.path: s.reason for s in skips},
     )

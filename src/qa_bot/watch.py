@@ -3,7 +3,7 @@
 Each burst of file events (gathered for up to `watch_debounce_ms`) triggers one ordinary
 incremental `sync` of the watched roots: unchanged files are only hashed, changed ones
 re-embedded, deleted or renamed-away ones dropped. Answer services in any process pick
-the new commit up before their next question (QAService checks the store's version).
+the new commit up before their next question (QAService checks the manifest's version).
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ def _watch_once(index: Index, paths: list[Path], on_sync: Callable[[SyncReport],
     import watchfiles
 
     roots = [p.resolve() for p in paths]
-    index_dir = index.store.dir.resolve()
+    index_dir = index.storage.dir.resolve()
     debounce_ms = index.settings.watch_debounce_ms
 
     def run() -> None:

@@ -24,7 +24,7 @@ from qa_bot.indexer import Index, Step, read_chunks
 from qa_bot.ingest import SUPPORTED, IngestError, load
 from qa_bot.sanitize import strip_hidden
 from qa_bot.service import QAService
-from qa_bot.store import Store
+from qa_bot.storage import Storage
 from tests.conftest import ROOT, make_settings
 from tests.fuzzfiles import cases, crashing_pdf
 from tests.ops.conftest import KEEPER_Q, build, cited, unreadable
@@ -79,7 +79,7 @@ def test_eight_threads_asking_during_a_sync_never_fail_nor_cite_an_uncommitted_f
         + "\n\nThe Zephyr pump's warranty ends in March 2031.\n")
     (docs / "keeper.txt").write_text("The lighthouse keeper is called Bartholomew Finch.\n")
     settings_ = make_settings(index_dir, embed_batch_size=2)
-    store = Store(index_dir)
+    storage = Storage(index_dir)
     questions = ["What torque is valve 3 of the Zephyr pump tightened to?", KEEPER_Q,
                  "Which inspector checks valve 5 of the Zephyr pump?"]
     done, errors, seen = threading.Event(), [], []
@@ -88,7 +88,7 @@ def test_eight_threads_asking_during_a_sync_never_fail_nor_cite_an_uncommitted_f
         while not done.is_set():
             try:
                 answer = service.answer(questions[n % len(questions)])
-                committed = store.load_state().files  # read after answering: commits only add
+                committed = storage.manifest.load().files  # read after answering: commits only add
                 seen.append((answer, set(committed)))
             except Exception:  # noqa: BLE001 - the assertion is that there are none
                 errors.append(traceback.format_exc())
@@ -223,7 +223,7 @@ def test_an_unreadable_folder_is_a_skip_line_and_its_documents_keep_their_versio
     assert result.exit_code == 0, result.output
     assert f"skipped {sub}: cannot read folder (Permission denied); documents indexed from it" in result.stderr
     assert "0 removed" in result.stdout
-    assert str((sub / "ferry.txt").resolve()) in Store(index_dir).load_state().files
+    assert str((sub / "ferry.txt").resolve()) in Storage(index_dir).manifest.load().files
     service = QAService(make_settings(index_dir), encoder=encoder)
     assert "ferry.txt" in cited(service.answer("When does the ferry to Skellig leave?"))
     assert status.exit_code == 0, status.output  # a skip, not drift: nothing is gone
@@ -246,7 +246,7 @@ def test_an_interrupted_first_index_says_it_is_incomplete_and_how_to_finish(tmp_
 
     with pytest.raises(Killed):
         Index(make_settings(index_dir, embed_batch_size=2), encoder).sync([docs], kill_after_first_commit)
-    committed = len(Store(index_dir).load_state().files)
+    committed = len(Storage(index_dir).manifest.load().files)
     assert 0 < committed < 70
 
     def run(*args):

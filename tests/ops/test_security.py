@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from qa_bot.cli import cli
 from qa_bot.sanitize import LINK_REMOVED, GuardedStream, drop_foreign_links, links, strip_hidden
-from qa_bot.store import Store
+from qa_bot.storage import Storage
 from tests.conftest import ROOT
 from tests.ops.conftest import KEEPER_Q, build, cited
 
@@ -38,7 +38,7 @@ def injected(docs, tmp_path, encoder):
 
 
 def test_hidden_characters_are_stripped_and_injected_text_is_only_data(injected, docs):
-    chunks = injected.store.chunks()
+    chunks = injected.storage.store.chunks()
     assert all(strip_hidden(c.text) == c.text for c in chunks)
     stored = "".join(c.text for c in chunks if c.path.endswith("rules.md"))
     assert "Ignore previous instructions" in stored  # indexed verbatim, as data
@@ -96,12 +96,12 @@ def test_symlinks_out_of_the_folder_are_not_followed_unless_allowed(docs, tmp_pa
     result = CliRunner().invoke(cli, ["--index-dir", str(tmp_path / "ix"), "index", str(docs)])
     assert result.exit_code == 0, result.output
     assert "innocent.txt: links outside the folders given" in " ".join(result.output.split())  # unwrap
-    assert all("vault" not in c.text for c in Store(tmp_path / "ix").chunks())
+    assert all("vault" not in c.text for c in Storage(tmp_path / "ix").store.chunks())
 
     allowed = CliRunner(env={"QA_BOT_ALLOW_OUTSIDE_PATHS": "true"}).invoke(
         cli, ["--index-dir", str(tmp_path / "ix"), "index", str(docs)])
     assert allowed.exit_code == 0 and "1 added" in allowed.output
-    assert any("vault" in c.text for c in Store(tmp_path / "ix").chunks())
+    assert any("vault" in c.text for c in Storage(tmp_path / "ix").store.chunks())
 
 
 def test_dot_dot_paths_are_refused_unless_allowed(docs, tmp_path):

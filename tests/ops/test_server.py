@@ -10,7 +10,8 @@ from click.testing import CliRunner
 from qa_bot.cli import cli
 from qa_bot.indexer import Index
 from qa_bot.service import QAService
-from qa_bot.store import Store, StoreError
+from qa_bot.storage import Storage
+from qa_bot.store import StoreError
 from tests.conftest import ROOT, SEEDS, make_settings
 from tests.ops.conftest import KEEPER_Q, build, cited, index_name
 
@@ -29,14 +30,14 @@ def test_index_sync_and_ask_through_a_server_shared_by_two_services(docs, tmp_pa
     for service in (writer, reader):  # both rebuild BM25 from the server's chunks on the new generation
         answer = service.answer(KEEPER_Q)
         assert "Bartholomew Finch" in answer.text and "Olsen" not in answer.text
-        assert service.generation == Store.open(settings).load_state().lexical_generation
+        assert service.generation == Storage.open(settings).manifest.load().lexical_generation
 
     (docs / "keeper.txt").unlink()
     Index(settings, encoder).sync([docs])
     assert "keeper.txt" not in cited(reader.answer(KEEPER_Q))
-    store = Store.open(settings)
-    owned = {i for e in store.load_state().files.values() for i in e.chunks}
-    assert store.all_ids() == owned and owned
+    storage = Storage.open(settings)
+    owned = {i for e in storage.manifest.load().files.values() for i in e.chunks}
+    assert storage.store.all_ids() == owned and owned
 
 
 def test_cli_index_ask_eval_status_work_unchanged_in_server_mode(tmp_path, seed_index, chroma_server, monkeypatch):

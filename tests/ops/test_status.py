@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from qa_bot.cli import cli
 from qa_bot.indexer import Index
 from qa_bot.schema import Chunk
-from qa_bot.store import Store
+from qa_bot.storage import Storage
 from tests.conftest import make_settings
 from tests.ops.conftest import build
 
@@ -25,7 +25,7 @@ def test_status_reports_the_index_and_no_drift(docs, tmp_path, encoder):
     code, out = _status(tmp_path / "ix", "--json")
     status = json.loads(out)
     assert code == 0 and not status["drift"]
-    assert status["documents"] == 3 and status["chunks"] == service.store.count()
+    assert status["documents"] == 3 and status["chunks"] == service.storage.store.count()
     assert status["model"] == "all-MiniLM-L6-v2/onnx-int8" and status["chunk_tokens"] == 200
     assert status["location"] == str(tmp_path / "ix") and status["last_sync"]
     assert status["roots"] == [str(docs.resolve())]
@@ -41,7 +41,7 @@ def test_status_finds_each_kind_of_drift_and_fix_reconciles_it(docs, tmp_path, e
     (docs / "heron.md").unlink()
     # What a sync killed between storing vectors and committing leaves behind: an unowned chunk.
     stray = Chunk("stray-1", str(docs / "ghost.txt"), "boo", 0, 3, 1, 1, None, None)
-    service.store.upsert([stray], np.ones((1, 384), dtype=np.float32) / np.sqrt(384))
+    service.storage.store.upsert([stray], np.ones((1, 384), dtype=np.float32) / np.sqrt(384))
 
     code, out = _status(index_dir)
     assert code == 1
@@ -53,7 +53,7 @@ def test_status_finds_each_kind_of_drift_and_fix_reconciles_it(docs, tmp_path, e
     code, out = _status(index_dir, "--fix")
     assert code == 0 and "drift:      none" in out, out
     assert "Bartholomew Finch" in service.answer("What is the name of the lighthouse keeper?").text
-    assert "stray-1" not in Store(index_dir).all_ids()
+    assert "stray-1" not in Storage(index_dir).store.all_ids()
 
 
 def test_status_flags_a_settings_change_that_will_rebuild(docs, tmp_path, encoder):

@@ -15,7 +15,7 @@ import pytest
 
 from qa_bot.indexer import Index
 from qa_bot.service import QAService
-from qa_bot.store import Store
+from qa_bot.storage import Storage
 from tests.conftest import ROOT, make_settings
 from tests.fuzzfiles import crashing_pdf
 from tests.ops.conftest import KEEPER_Q, cited
@@ -91,9 +91,9 @@ def test_qa_bot_watch_command_syncs_and_stops_on_ctrl_c(docs, tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "qa_bot.cli", "watch", str(docs)], env=env, cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        eventually(lambda: Store(index_dir).exists() and Store(index_dir).load_state().last_sync is not None)
+        eventually(lambda: Storage(index_dir).manifest.load().last_sync is not None)
         (docs / "ferry.txt").write_text("The ferry to Skellig leaves at nine every morning.\n")
-        eventually(lambda: str((docs / "ferry.txt").resolve()) in Store(index_dir).load_state().files)
+        eventually(lambda: str((docs / "ferry.txt").resolve()) in Storage(index_dir).manifest.load().files)
         time.sleep(0.5)  # let the watcher return to waiting for changes before Ctrl-C
     finally:
         proc.send_signal(signal.SIGINT)

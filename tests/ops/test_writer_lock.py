@@ -16,7 +16,7 @@ import pytest
 from qa_bot.indexer import Index
 from qa_bot.lock import LEASE_TTL, IndexBusy, writer
 from qa_bot.service import QAService
-from qa_bot.store import Store
+from qa_bot.storage import Storage
 from tests.conftest import ROOT, make_settings
 from tests.ops.conftest import index_name
 
@@ -60,11 +60,11 @@ def sync_both_at_once(docs: dict[str, Path], settings, encoder) -> list[str]:
 
 
 def assert_holds_both(docs: dict[str, Path], settings, encoder) -> None:
-    store = Store.open(settings)
-    files = store.load_state().files
+    storage = Storage.open(settings)
+    files = storage.manifest.load().files
     expected = {str(p.resolve()) for folder in docs.values() for p in folder.iterdir()}
     assert set(files) == expected, f"lost: {sorted(expected - set(files))}"
-    assert store.all_ids() == {i for e in files.values() for i in e.chunks}
+    assert storage.store.all_ids() == {i for e in files.values() for i in e.chunks}
     service = QAService(settings, encoder=encoder)
     assert "nine" in service.answer("When does the ferry to Skellig leave?").text
     assert "Holt" in service.answer("Who sails the red schooner?").text
@@ -84,20 +84,20 @@ def test_two_syncs_through_a_server_at_once_keep_both_folders(tmp_path, encoder,
     waits = sync_both_at_once(docs, settings, encoder)
     assert_holds_both(docs, settings, encoder)
     assert len(waits) == 1 and waits[0].startswith(f"waiting for another qa-bot index run on {chroma_server.url}")
-    assert Store.open(settings).lease() is None  # released
+    assert Storage.open(settings).manifest.lease() is None  # released
 
 
 def test_a_lease_left_by_a_killed_sync_is_taken_over_once_expired(tmp_path, encoder, chroma_server):
     docs = folders(tmp_path)
     settings = make_settings(index_name(tmp_path), chroma_url=chroma_server.url, index_lock_wait=0)
-    store = Store.open(settings)
-    store.claim_lease({"owner": "killed", "pid": 1, "host": "elsewhere", "expires": time.time() + LEASE_TTL})
+    storage = Storage.open(settings)
+    storage.manifest.claim_lease({"owner": "killed", "pid": 1, "host": "elsewhere", "expires": time.time() + LEASE_TTL})
     with pytest.raises(IndexBusy) as busy:
         Index(settings, encoder).sync([docs["a"]])
-    assert str(busy.value) == (f"{store.location}: another qa-bot index run (pid 1 on elsewhere) is writing it; "
+    assert str(busy.value) == (f"{storage.location}: another qa-bot index run (pid 1 on elsewhere) is writing it; "
                                "gave up after 0 s (QA_BOT_INDEX_LOCK_WAIT)")
-    store.drop_lease("killed")
-    store.claim_lease({"owner": "killed", "pid": 1, "host": "elsewhere", "expires": time.time() - 1})
+    storage.manifest.drop_lease("killed")
+    storage.manifest.claim_lease({"owner": "killed", "pid": 1, "host": "elsewhere", "expires": time.time() - 1})
     assert len(Index(settings, encoder).sync([docs["a"]]).added) == 3
 
 
@@ -108,7 +108,7 @@ def test_a_second_index_process_waits_with_a_message_or_fails_with_one_line(tmp_
     env = {**os.environ, "QA_BOT_INDEX_DIR": str(index_dir), "PYTHONPATH": str(ROOT / "src")}
     waiting = f"waiting for another qa-bot index run on {index_dir} (pid {os.getpid()})..."
     cmd = [sys.executable, "-m", "qa_bot.cli", "index", str(docs["b"])]
-    with writer(Store(index_dir), 0, print):  # this test process is the first writer
+    with writer(Storage(index_dir), 0, print):  # this test process is the first writer
         err = tmp_path / "stderr"
         with err.open("w") as stderr:
             second = subprocess.Popen(cmd, env={**env, "QA_BOT_INDEX_LOCK_WAIT": "120"}, cwd=ROOT,
@@ -132,7 +132,7 @@ def test_the_watcher_waits_for_the_writer_lock_too(tmp_path, encoder, caplog):
     settings = make_settings(tmp_path / "ix", watch_debounce_ms=200)
     syncs: queue.Queue = queue.Queue()
     with caplog.at_level(logging.WARNING, logger="qa_bot.indexer"):
-        with writer(Store(settings.index_dir), 0, print):  # an `index` run holds the index
+        with writer(Storage(settings.index_dir), 0, print):  # an `index` run holds the index
             thread, stop = Index(settings, encoder).watch_in_thread([docs["a"]], syncs.put)
             deadline = time.monotonic() + 60
             while "waiting for another qa-bot index run" not in caplog.text and time.monotonic() < deadline:
