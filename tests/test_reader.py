@@ -25,11 +25,7 @@ PARAPHRASES = {  # issue 9: each was refused by the hand-fitted answerer
     "Who is the Russian envoy to the United States?": "Antonov",
     "what did the two countries agree on at the UN?": "draft resolution",
 }
-MISSED_PARAPHRASES = {
-    "How many other nations supported the text as co-sponsors?",
-    "Who is the Russian envoy to the United States?",
-    "what did the two countries agree on at the UN?",
-}
+MISSED_PARAPHRASES = {"Who is the Russian envoy to the United States?"}  # a deputy representative is shown
 OFF_TOPIC = [
     "What is the capital of Australia?",
     "How do I bake sourdough bread?",

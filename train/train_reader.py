@@ -1,6 +1,6 @@
 """Train qa-bot's reader (a cross-encoder) from the all-MiniLM-L6-v2 weights; export int8 ONNX.
 
-One command, from the repository root (about 45 minutes on 2 shared CPU cores):
+One command, from the repository root (about 25 minutes on 2 shared CPU cores):
 
     nice -n 15 .venv/bin/python train/train_reader.py
 
@@ -269,8 +269,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     ap.add_argument("--layers", type=int, default=3)
     ap.add_argument("--max-length", type=int, default=96)
-    ap.add_argument("--questions", type=int, default=5200, help="training questions (groups of candidates)")
-    ap.add_argument("--epochs", type=int, default=1)
+    ap.add_argument("--questions", type=int, default=7200, help="training questions (groups of candidates)")
+    ap.add_argument("--epochs", type=int, default=2)
     ap.add_argument("--para-negatives", type=int, default=2, help="per answerable question, from its paragraph")
     ap.add_argument("--other-negatives", type=int, default=1, help="per answerable question, from other paragraphs")
     ap.add_argument("--unanswerable-negatives", type=int, default=3, help="per unanswerable question")
@@ -280,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--holdout-questions", type=int, default=160)
     ap.add_argument("--min-recall", type=float, default=0.80, help="answerable recall the threshold keeps")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--max-minutes", type=float, default=22.0,
+    ap.add_argument("--max-minutes", type=float, default=30.0,
                     help="stop the weight updates after this long (logged; the learning rate reaches zero by then)")
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--out", type=Path, default=ROOT / "src" / "qa_bot" / "models" / "reader")
