@@ -47,9 +47,9 @@ def open_index(data: Path, work: Path, encoder, only: str | None = None) -> QASe
     """Index a dataset's corpus (once; later runs are no-op syncs) and open it uncalibrated."""
     settings = Settings(_env_file=None, index_dir=work / "index")
     Index(settings, encoder).sync([corpus_folder(data, work, only)])
-    svc = QAService(settings, encoder=encoder)
-    svc.answerer = ExtractiveAnswerer(svc.lexical, encoder, Calibration())
-    return svc  # its retriever also starts from the default weights
+    # The default weights, not the shipped file's: a stale calibration.json (one whose feature
+    # names differ from the code's) must not stop the run that replaces it.
+    return QAService(settings, encoder=encoder, calibration=Calibration())
 
 
 def corpus_folder(data: Path, work: Path, only: str | None = None) -> Path:

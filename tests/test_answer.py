@@ -82,6 +82,14 @@ def test_refusal_threshold_is_a_setting(seed_index, encoder):
     assert not always.answer(question).refused
 
 
+def test_a_calibration_given_to_the_service_replaces_the_shipped_one(seed_index, encoder):
+    from qa_bot.calibration import Calibration
+
+    question = "How many countries co-sponsored the draft resolution?"
+    strict = QAService(make_settings(seed_index), encoder=encoder, calibration=Calibration(threshold=1.0))
+    assert strict.answerer.threshold == 1.0 and strict.answer(question).refused
+
+
 def test_empty_question_is_rejected(seed_service):
     with pytest.raises(InputError, match="empty"):
         seed_service.answer("   ")

@@ -30,8 +30,12 @@ class QAService:
     """Answers questions from one index folder. Loads everything once, in the constructor, so
     threads answering at once (the Discord bot's) never race to open a store or a model."""
 
-    def __init__(self, settings: Settings, index_dir: Path | None = None, encoder: Encoder | None = None):
+    def __init__(self, settings: Settings, index_dir: Path | None = None, encoder: Encoder | None = None,
+                 calibration: Calibration | None = None):
+        """`calibration`: the weights to answer with instead of the shipped calibration.json
+        (bench/calibrate.py fits new ones starting from the defaults, so it must not need the old)."""
         self.settings = settings
+        self._calibration = calibration
         self.storage = Storage.open(settings, index_dir)
         if not self.storage.manifest.exists():
             raise StoreError(f"no index at {self.storage.location} (run `qa-bot index` first)")
@@ -73,7 +77,7 @@ class QAService:
                         raise
                     continue
                 self.lexical = lexical
-                calibration = Calibration.load()
+                calibration = self._calibration or Calibration.load()
                 self.retriever = Retriever(
                     self.settings, self.encoder, self.storage.snapshots.dense_view(state, lexical), lexical, calibration
                 )
