@@ -50,6 +50,6 @@ def _topic(p: Passage) -> str:
     """What a passage is about: its heading path, else its opening words."""
     if p.chunk.heading:
         return p.chunk.heading
-    words = p.chunk.text.split()
-    head = " ".join(words[:TOPIC_WORDS])
-    return f"“{head}…”" if len(words) > TOPIC_WORDS else f"“{head}”"
+    opening = p.chunk.text.split()
+    head = " ".join(opening[:TOPIC_WORDS])
+    return f"“{head}…”" if len(opening) > TOPIC_WORDS else f"“{head}”"
