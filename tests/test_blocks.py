@@ -188,6 +188,50 @@ def test_html_main_content_entries_and_rows(docs, encoder):
     assert entries[1].startswith("retries: How many times") and entries[1].endswith("Default: 3.")
 
 
+# A built settings page (mkdocs-material): the entry's example sits in tabs whose labels are buttons.
+TABBED_ENTRY_HTML = """\
+<html><body><main>
+<h3 id="timeout"><a href="#timeout"><code>timeout</code></a></h3>
+<p>Seconds to wait for a mirror.</p>
+<p><strong>Default value</strong>: <code>30</code></p>
+<p><strong>Example usage</strong>:</p>
+<div class="tabbed-set"><div class="tabbed-labels"><label>pyproject.toml</label><label>fernwood.toml</label></div>
+<div class="tabbed-content"><div class="tabbed-block"><pre><code>[tool.fernwood]
+timeout = 10
+</code></pre></div></div></div>
+</main></body></html>
+"""
+
+
+def test_tab_labels_are_not_part_of_a_reference_entry(tmp_path):
+    (tmp_path / "ref.html").write_text(TABBED_ENTRY_HTML)
+    doc = load(tmp_path / "ref.html")
+    assert "pyproject.toml" not in doc.text
+    assert [b.kind for b in doc.blocks] == ["entry", "code"]
+    assert doc.blocks[0].text == "timeout: Seconds to wait for a mirror. Default value: 30 Example usage:"
+    assert doc.blocks[1].text == "[tool.fernwood]\ntimeout = 10"
+
+
+def test_a_code_block_longer_than_a_chunk_is_answered_with_its_introduction(tmp_path, encoder):
+    """The introduction and the opening of the code share a chunk and one unit, shown with its fence
+    closed; the rest of the code is in later chunks that hold no answer unit (no bare code line)."""
+    log = "\n".join(f"  step {i}: compiling module number {i} of the fernwood extension" for i in range(60))
+    (tmp_path / "build.md").write_text(
+        "# Build failures\n\nAn example failure is produced by building an old release on a new,\n"
+        f"unsupported Python:\n\n```console\n$ fernwood build --release 1.0\n{log}\n```\n\nThat is not a fernwood bug.\n")
+    doc = load(tmp_path / "build.md")
+    chunks = chunk_document(doc, make_splitter(encoder.count_tokens, 256))
+    first = next(c for c in chunks if "An example failure" in c.text)
+    (unit,) = first.units
+    assert unit.kind == "code" and first.text[unit.start :].startswith("An example failure")
+    shown = display(first.text[unit.start : unit.end], unit.kind, unit.body)
+    assert shown.startswith("An example failure is produced by building an old release on a new, unsupported Python:\n"
+                            "```console\n$ fernwood build --release 1.0\n")
+    assert shown.endswith("\n```") and shown.count("```") == 2
+    rest = [c for c in chunks if c is not first and "That is not" not in c.text]
+    assert rest and all(c.units == () for c in rest)
+
+
 def test_pdf_reflow_joins_lines_and_hyphenation_per_page(docs):
     doc = load(docs / "pump.pdf")
     texts = [(b.page, b.text) for b in doc.blocks]

@@ -32,7 +32,7 @@ class Candidate:
     end: int
     features: RankFeatures
     score: float
-    unit: Unit | None = None  # None for chunks indexed without answer units
+    unit: Unit | None = None  # None for a chunk not made by the document model
     reader: float | None = None  # the reader's P(this sentence answers the question)
 
     @property
@@ -71,15 +71,15 @@ class ExtractiveAnswerer:
         w = self.cal.rank_weights
         rows: list[Candidate] = []
         for rank, p in enumerate(passages):
-            units = p.chunk.units or None
-            spans = [(u.start, u.end) for u in units] if units else None
+            units = p.chunk.units
+            spans = None if units is None else [(u.start, u.end) for u in units]
             for k, ev in enumerate(sentence_evidence(p.chunk.text, weights, spans)):
                 f = RankFeatures(
                     coverage=ev.coverage, context_coverage=ev.context_coverage, passage_rr=1.0 / (rank + 1),
                     type_match=type_match(kind, p.chunk.text[ev.start : ev.end], question), novelty=ev.novelty,
                     sentence_dense=0.0, passage_dense=p.dense,
                 )
-                rows.append(Candidate(rank, p, ev.start, ev.end, f, weigh(w, f), units[k] if units else None))
+                rows.append(Candidate(rank, p, ev.start, ev.end, f, weigh(w, f), None if units is None else units[k]))
         # Only the lexically most promising sentences are worth an embedding each: the top 5 keep
         # the first-sentence share of the top 8 (SQuAD, within 0.003) at two thirds of the cost.
         rows.sort(key=lambda c: c.score, reverse=True)
@@ -100,6 +100,7 @@ class ExtractiveAnswerer:
         term) that the best passage lacks, hence passage coverage and the rarest missing term."""
         weights = self.lexical.term_weights(question)
         in_passage = set(terms(best.passage.chunk.indexed_text))
+        retrieved = in_passage.union(*(terms(p.chunk.indexed_text) for p in passages))
         f = best.features
         return RefusalFeatures(
             best_score=best.score,
@@ -110,6 +111,8 @@ class ExtractiveAnswerer:
             type_match=f.type_match,
             passage_coverage=coverage(weights, in_passage),
             missing_idf=max((w for t, w in weights.items() if t not in in_passage), default=0.0),
+            unretrieved=max((w for t, w in weights.items() if t not in retrieved), default=0.0),
+            absent=max((w for t, w in weights.items() if not self.lexical.holds(t)), default=0.0),
         )
 
     def answerable(self, question: str, passages: list[Passage], best: Candidate | None) -> float:

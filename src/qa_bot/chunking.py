@@ -1,6 +1,7 @@
 """Chunks from whole blocks: each fits the embedding model's window, lies under one heading (one
 page for PDF) and carries the answer units it holds. A block is split only when it alone
-exceeds the window: prose at sentences, anything else by the recursive text splitter."""
+exceeds the window: prose at sentences, anything else by the recursive text splitter. The one
+exception to the window: a sentence that introduces a list or code block stays with it."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from .units import DocUnit, answer_units, introduces, sentences
 # Coarsest boundary first: paragraphs, lines, sentences, clauses, words, characters.
 SEPARATORS = ["\n\n", "\n", ". ", "? ", "! ", "; ", ": ", ", ", " ", ""]
 # Bumped whenever the way files become chunks changes: old indexes are then rebuilt.
-LAYOUT = "blocks-1"
+LAYOUT = "blocks-2"
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,10 +78,12 @@ def chunk_document(doc: Document, splitter: Splitter) -> list[Chunk]:
         context = splitter.count(_context(cur + [atom])) if cur else 0
         if cur and (new_section or atom.after_gap or used + atom.tokens - 2 + context > budget):
             carry = []
-            # A sentence that introduces a list or code block moves on with it.
-            if len(cur) > 1 and not new_section and introduces(text[cur[-1].start : cur[-1].end], cur[-1].block):
+            # A sentence that introduces a list or code block moves on with it (even when the two
+            # are more than the window holds: the embedding then reads the introduction).
+            if not new_section and introduces(text[cur[-1].start : cur[-1].end], cur[-1].block):
                 carry = [cur.pop()]
-            groups.append(cur)
+            if cur:
+                groups.append(cur)
             cur, used = carry, sum(a.tokens - 2 for a in carry)
         cur.append(atom)
         used += atom.tokens - 2
@@ -150,7 +153,9 @@ def _chunk(doc: Document, group: list[_Atom], units: list[DocUnit], lines: LineM
         first_line, last_line = lines.line_at(start), lines.line_at(end - 1)
     else:
         first_line, last_line = group[0].block.start_line, group[-1].block.end_line
-    held = tuple(_unit(u, start, lines) for u in units if start <= u.start and u.end <= end)
+    # A list or code block too long for one chunk is answered as far as this chunk holds it.
+    held = tuple(_unit(u, start, end, group[-1].block, lines) for u in units
+                 if start <= u.start and (u.end <= end or u.start < u.body < end))
     return Chunk(
         id=chunk_id(doc.path, start, piece),
         path=doc.path,
@@ -166,9 +171,10 @@ def _chunk(doc: Document, group: list[_Atom], units: list[DocUnit], lines: LineM
     )
 
 
-def _unit(u: DocUnit, offset: int, lines: LineMap | None) -> Unit:
+def _unit(u: DocUnit, offset: int, end: int, last_block: Block, lines: LineMap | None) -> Unit:
+    stop = min(u.end, end)
     if lines is not None:
-        first, last = lines.line_at(u.start), lines.line_at(u.end - 1)
+        first, last = lines.line_at(u.start), lines.line_at(stop - 1)
     else:
-        first, last = u.first.start_line, u.last.end_line
-    return Unit(u.start - offset, u.end - offset, u.kind, first, last, u.first.page, u.body - u.start if u.body else 0)
+        first, last = u.first.start_line, (u.last if stop == u.end else last_block).end_line
+    return Unit(u.start - offset, stop - offset, u.kind, first, last, u.first.page, u.body - u.start if u.body else 0)

@@ -15,7 +15,7 @@ from .blocks import CODE, ENTRY, HEADING, ITEM, PARAGRAPH, QUOTE, ROW, Block, gr
 
 _DROP_TAGS = ("script", "style", "noscript", "template", "nav", "footer", "aside", "form", "button")
 _DROP_CLASS = re.compile(r"sidebar|(?:^|[\s_-])toc(?:$|[\s_])|breadcrumb|headerlink|md-source-file|md-content__button|"
-                         r"cookie|navbar|footer|skip-link|edit-?(?:this-)?page|mw-jump|reflist|mw-references|printfooter|catlinks")
+                         r"cookie|navbar|footer|skip-link|tabbed-labels|edit-?(?:this-)?page|mw-jump|reflist|mw-references|printfooter|catlinks")
 _HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 _NESTED = ("ul", "ol", "pre", "table", "dl")
 _INLINE = frozenset("a abbr b bdi bdo br cite code data dfn del em font i img ins kbd mark q s samp small span "

@@ -61,7 +61,7 @@ class Retriever:
         out = []
         for i in pool:
             chunk = chunks[i]
-            units = [(u.start, u.end) for u in chunk.units] or None  # answer units where the index has them
+            units = None if chunk.units is None else [(u.start, u.end) for u in chunk.units]
             best = max((ev.strength for ev in sentence_evidence(chunk.text, weights, units)), default=0.0)
             sim = dense_sim.get(i, floor)
             features = RerankFeatures(fused_rank=fused[i] * s.rrf_k, best_sentence=best,

@@ -119,7 +119,9 @@ class Chunk:
     page: int | None  # 1-based, for PDF
     heading: str | None  # heading path above the chunk ("Guide > Install"), Markdown and HTML
     context: str = ""  # read before the text when embedding and BM25-indexing: heading path, table header
-    units: tuple[Unit, ...] = ()
+    # The answer units it holds; () when none (a piece of a code block too long for one chunk);
+    # None for a chunk not made by the document model, whose sentences are then its units.
+    units: tuple[Unit, ...] | None = None
 
     @property
     def indexed_text(self) -> str:
@@ -128,7 +130,7 @@ class Chunk:
     def metadata(self) -> dict[str, Any]:
         """Flat metadata for the vector store (which rejects None values and lists)."""
         meta = {k: v for k, v in asdict(self).items() if k not in ("id", "text", "units") and v is not None}
-        if self.units:
+        if self.units is not None:
             meta["units"] = json.dumps([[u.start, u.end, u.kind, u.start_line, u.end_line, u.page, u.body]
                                         for u in self.units], separators=(",", ":"))
         return meta
@@ -146,7 +148,7 @@ class Chunk:
             page=meta.get("page"),
             heading=meta.get("heading"),
             context=meta.get("context", ""),
-            units=tuple(Unit(*u) for u in json.loads(meta.get("units") or "[]")),
+            units=None if meta.get("units") is None else tuple(Unit(*u) for u in json.loads(meta["units"])),
         )
 
 

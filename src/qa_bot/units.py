@@ -150,7 +150,11 @@ def display(text: str, kind: str, body: int) -> str:
     rest = "\n".join(_LINE_MARKUP.sub("", ln) for ln in text[body:].split("\n"))
     if kind == "code":
         code = _dedent(rest)
-        return f"{shown}\n{code}" if _FENCE.match(code) else f"{shown}\n```\n{code}\n```"
+        if not (fence := _FENCE.match(code)):
+            return f"{shown}\n```\n{code}\n```"
+        # A code block longer than its chunk is shown as far as the chunk holds it, fence closed.
+        closed = "\n" in code and code.rstrip().rsplit("\n", 1)[-1].strip().startswith(fence.group(1))
+        return f"{shown}\n{code}" if closed else f"{shown}\n{code}\n{fence.group(1)}"
     items: list[str] = []
     for ln in rest.split("\n"):
         if not ln.strip():
