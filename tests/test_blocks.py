@@ -232,6 +232,20 @@ def test_a_code_block_longer_than_a_chunk_is_answered_with_its_introduction(tmp_
     assert rest and all(c.units == () for c in rest)
 
 
+def test_an_admonition_inside_a_list_item_is_a_quote_of_that_item(tmp_path):
+    (tmp_path / "remove.md").write_text(
+        "# Uninstall\n\n1.  Remove the binaries:\n\n    ```console\n    $ rm ~/.local/bin/fernwood\n    ```\n\n"
+        "    !!! note\n\n        Before 0.5, fernwood was installed into `~/.cargo/bin`; remove it from\n"
+        "        there too.\n\n2.  Remove the cache.\n")
+    blocks = [(b.kind, b.start_line, b.depth, b.text) for b in load(tmp_path / "remove.md").blocks]
+    assert blocks[1:] == [
+        ("item", 3, 1, "Remove the binaries:"),
+        ("code", 5, 1, "$ rm ~/.local/bin/fernwood"),
+        ("quote", 11, 1, "Before 0.5, fernwood was installed into `~/.cargo/bin`; remove it from there too."),
+        ("item", 14, 1, "Remove the cache."),
+    ]
+
+
 def test_pdf_reflow_joins_lines_and_hyphenation_per_page(docs):
     doc = load(docs / "pump.pdf")
     texts = [(b.page, b.text) for b in doc.blocks]

@@ -68,12 +68,14 @@ def _unindent_containers(text: str) -> str:
     body_indent, quote = None, False
     for line in text.split("\n"):
         if body_indent is not None:
+            # The body moves to the container's own indent: inside a list item that keeps it
+            # in the item, where a quote marker at column 0 would end the list.
+            outer = " " * (body_indent - 4)
             if not line.strip():
-                out.append(">" if quote else "")
+                out.append(f"{outer}>" if quote else "")
                 continue
             if line.startswith(" " * body_indent):
-                inner = " " * (body_indent - 4) + line[body_indent:]
-                out.append(f"> {inner}" if quote else inner)
+                out.append(f"{outer}> {line[body_indent:]}" if quote else outer + line[body_indent:])
                 continue
             body_indent = None
         m = _CONTAINER.match(line)

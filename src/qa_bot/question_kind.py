@@ -17,10 +17,17 @@ _NUMBER = re.compile(
     re.IGNORECASE,
 )
 _NAME = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][\w’'-]+")
+# Documentation answers "how do I ..." with a command and "where ..." often with a path.
+_HOWTO = re.compile(r"\bhow (do|can|should|would|could) (i|we|you)\b|\bhow to\b|^(can|could) (i|we|you)\b")
+_CODE = re.compile(r"```|~~~|^ {4,}\S|`[^`\n]+`", re.MULTILINE)
+_PATH = re.compile(r"`[^`\n]*[/\\%$~][^`\n]*`")
+# The kinds an answer must hold (an LLM answer without one is wrong); "command" only ranks.
+REQUIRED = frozenset({"number", "time", "name", "place"})
 
 
 def expected_type(question: str) -> str | None:
-    """"number", "time", "name" or "place", as the question's wording asks; None for other questions."""
+    """"number", "time", "name", "place" or "command", as the question's wording asks; None for
+    other questions."""
     q = question.lower()
     if re.search(r"\bhow (many|much|long|old|far|big|large|tall|high|often)\b|\b(what|which) (percentage|number|amount)s?\b", q):
         return "number"
@@ -30,6 +37,8 @@ def expected_type(question: str) -> str | None:
         return "name"
     if re.search(r"\bwhere\b", q):
         return "place"
+    if _HOWTO.search(q):
+        return "command"
     return None
 
 
@@ -42,6 +51,10 @@ def type_match(kind: str | None, sentence: str, question: str) -> float:
         return 1.0 if _NUMBER.search(sentence) else 0.0
     if kind == "time":
         return 1.0 if _YEARISH.search(sentence) else 0.0
+    if kind == "command":
+        return 1.0 if _CODE.search(sentence) else 0.0
+    if kind == "place" and _PATH.search(sentence):
+        return 1.0
     q_words = {w.lower() for w in re.findall(r"[\w’'-]+", question)}
     names = [m.group() for m in _NAME.finditer(sentence) if m.group().lower() not in q_words]
     return 1.0 if names else 0.0

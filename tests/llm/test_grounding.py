@@ -51,3 +51,17 @@ def test_an_answer_lacking_what_the_question_asks_for_is_rejected():
     check_kind("How much is a ticket?", "Tickets cost 12 euros at the kiosk. [1]")
     with pytest.raises(GroundingError, match="states no"):
         check_kind("Who is the curator?", "the museum opens on tuesdays. [1]")
+
+
+def test_a_how_to_answer_without_a_command_is_ranked_lower_but_not_rejected():
+    """Documentation answers "how do I ..." with a command, so the ranking prefers units holding
+    code; an LLM's prose instructions are still a grounded answer."""
+    from qa_bot.question_kind import expected_type, type_match
+
+    question = "how do i wipe the cache?"
+    assert expected_type(question) == "command"
+    assert type_match("command", "Run `fernwood cache clean` to remove every entry.", question) == 1.0
+    assert type_match("command", "The cache can be removed entirely.", question) == 0.0
+    check_kind(question, "The cache can be removed entirely. [1]")
+    where = "where does fernwood keep its cache on linux"
+    assert type_match(expected_type(where), "It uses `$XDG_CACHE_HOME/fernwood` by default.", where) == 1.0
