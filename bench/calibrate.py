@@ -333,7 +333,7 @@ def main() -> int:
     OUT.write_text(json.dumps({
         "fitted_on": f"SQuAD v2.0 dev train articles (squad-splits.json), {len(questions) - len(off_topic_qs)} "
                      f"questions + {len(off_topic_qs)} off-topic SQuAD v1.1 train-article questions, and "
-                     f"{len(yd) // 2} generated docs questions (train/docs_questions.py), each asked with and without "
+                     f"{int(yd.sum())} generated docs questions (train/docs_questions.py), each asked with and without "
                      f"its files; threshold keeps {args.min_natural_recall:.0%} of the natural questions (NQ subset, "
                      f"paraphrased v2.0) that the top sentence answers answered, and every answerable canned case of "
                      f"{args.canned.name} answered",

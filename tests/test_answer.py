@@ -105,18 +105,3 @@ def test_sentence_spans_are_verbatim_and_respect_abbreviations():
         "New line here",
     ]
 
-
-def test_refusal_features_tell_a_term_no_document_holds_from_one_the_passages_lack(seed_service):
-    """`absent` weighs question terms that occur in no document at all (a tool the docs never
-    mention); `unretrieved`, terms no retrieved passage holds; both are 0 when every term is found."""
-
-    def features(question):
-        svc = seed_service
-        passages = svc.retriever.retrieve(question)
-        best = svc.answerer.candidates(question, passages)[0]
-        return svc.answerer.refusal_features(question, passages, best)
-
-    found = features("Which countries co-sponsored the draft resolution?")
-    assert found.absent == 0.0 and found.unretrieved == 0.0
-    unknown = features("Which countries co-sponsored the kubernetes resolution?")
-    assert unknown.absent > 0.5 and unknown.unretrieved >= unknown.absent

@@ -100,7 +100,6 @@ class ExtractiveAnswerer:
         term) that the best passage lacks, hence passage coverage and the rarest missing term."""
         weights = self.lexical.term_weights(question)
         in_passage = set(terms(best.passage.chunk.indexed_text))
-        retrieved = in_passage.union(*(terms(p.chunk.indexed_text) for p in passages))
         f = best.features
         return RefusalFeatures(
             best_score=best.score,
@@ -111,8 +110,6 @@ class ExtractiveAnswerer:
             type_match=f.type_match,
             passage_coverage=coverage(weights, in_passage),
             missing_idf=max((w for t, w in weights.items() if t not in in_passage), default=0.0),
-            unretrieved=max((w for t, w in weights.items() if t not in retrieved), default=0.0),
-            absent=max((w for t, w in weights.items() if not self.lexical.holds(t)), default=0.0),
         )
 
     def answerable(self, question: str, passages: list[Passage], best: Candidate | None) -> float:

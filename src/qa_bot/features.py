@@ -42,8 +42,6 @@ class RefusalFeatures(NamedTuple):
     type_match: float
     passage_coverage: float  # share of the question's term weight the best unit's passage holds
     missing_idf: float  # the highest weight among the question terms that passage lacks
-    unretrieved: float  # the highest weight among the question terms no retrieved passage holds
-    absent: float  # the highest weight among the question terms no document holds at all
 
 
 def weigh(weights: Iterable[float], features: Iterable[float]) -> float:

@@ -60,10 +60,6 @@ class LexicalIndex:
         df = self._df.get(term, 0)
         return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
-    def holds(self, term: str) -> bool:
-        """Whether any chunk contains the (stemmed) term."""
-        return term in self._df
-
     def term_weights(self, question: str) -> dict[str, float]:
         """How much each question term matters (0..1): rare in the corpus and in English.
 
