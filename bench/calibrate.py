@@ -18,7 +18,7 @@ answer loses nothing): the NQ subset's real search queries, and bench/paraphrase
 both of the whole corpus and of an index of their article alone. None of these is used in the fit.
 Writes src/qa_bot/calibration.json.
 
-    .venv/bin/python bench/calibrate.py [--limit 1500]
+    .venv/bin/python bench/calibrate.py [--limit 1000]
 """
 
 from __future__ import annotations
@@ -265,7 +265,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "squad-v2.0-dev")
     ap.add_argument("--work", type=Path, default=ROOT / "bench" / "results" / "calibrate")
-    ap.add_argument("--limit", type=int, default=1500)
+    ap.add_argument("--limit", type=int, default=1000)
     ap.add_argument("--off-topic", type=int, default=500, help="v1.1 questions on other articles")
     ap.add_argument("--min-answer-recall", type=float, default=0.80)
     ap.add_argument("--natural", type=Path, default=ROOT.parent / "shared" / "data" / "nq-dev-subset")
