@@ -104,4 +104,3 @@ def test_sentence_spans_are_verbatim_and_respect_abbreviations():
         "Then they left!",
         "New line here",
     ]
-
