@@ -9,10 +9,10 @@ that each section answers. calibrate.py asks every question twice: of the whole 
 that answers it is gone, as a topic the docs never cover is).
 
 Only files that no question of bench/docs-questions.yaml names (as its `file` or `scope`) are
-read, so the benchmark's answers never reach the fit. Fixed seed; one command, about 25 minutes
+read, so the benchmark's answers never reach the fit. Fixed seed; one command, about 15 minutes
 on 2 cores:
 
-    nice -n 15 .venv/bin/python train/docs_questions.py
+    nice -n 10 .venv/bin/python train/docs_questions.py
 
 Writes train/data/docs-generated.jsonl: {"question", "answer", "file", "fold", "section"}.
 """
