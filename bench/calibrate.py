@@ -199,6 +199,20 @@ def fit_logistic(X: np.ndarray, y: np.ndarray, weight: np.ndarray | None = None,
     return theta[:-1], float(theta[-1])
 
 
+def refusal_stats(refuse: np.ndarray, y: np.ndarray, weight: np.ndarray) -> dict[str, float]:
+    """Sample-weighted refusal precision, recall and F1 (positive = should refuse, y == 0) and the
+    share of answerable questions answered."""
+    tp = np.sum(weight * (refuse & (y == 0)))
+    precision = float(tp / max(np.sum(weight * refuse), 1e-9))
+    recall = float(tp / max(np.sum(weight * (y == 0)), 1e-9))
+    return {
+        "f1": 2 * precision * recall / max(precision + recall, 1e-9),
+        "precision": precision,
+        "recall": recall,
+        "answer_recall": float(np.sum(weight * (~refuse & (y == 1))) / np.sum(weight * (y == 1))),
+    }
+
+
 def choose_threshold(prob: np.ndarray, y: np.ndarray, weight: np.ndarray, natural: np.ndarray,
                      min_answer_recall: float, min_natural_recall: float) -> tuple[float, dict]:
     """Best (sample-weighted) refusal F1, positive = should refuse, keeping both answer-recall floors.
@@ -209,17 +223,7 @@ def choose_threshold(prob: np.ndarray, y: np.ndarray, weight: np.ndarray, natura
     options = []
     print("threshold  refusal-F1  answer-recall  natural-recall")
     for i, t in enumerate(np.linspace(0.02, 0.95, 187)):
-        refuse = prob < t
-        tp = np.sum(weight * (refuse & (y == 0)))
-        precision = tp / max(np.sum(weight * refuse), 1e-9)
-        recall = tp / max(np.sum(weight * (y == 0)), 1e-9)
-        stats = {
-            "f1": 2 * precision * recall / max(precision + recall, 1e-9),
-            "precision": precision,
-            "recall": recall,
-            "answer_recall": float(np.sum(weight * (~refuse & (y == 1))) / np.sum(weight * (y == 1))),
-            "natural_recall": float(np.mean(natural >= t)),
-        }
+        stats = refusal_stats(prob < t, y, weight) | {"natural_recall": float(np.mean(natural >= t))}
         if i % 10 == 0:
             print(f"{t:9.2f}  {stats['f1']:10.3f}  {stats['answer_recall']:13.3f}  {stats['natural_recall']:14.3f}")
         if stats["natural_recall"] >= min_natural_recall:
@@ -249,10 +253,8 @@ def print_thresholds(prob: np.ndarray, y: np.ndarray, n_docs: int, natural: np.n
     for t in sorted({round(fitted, 3), 0.25, 0.3, 0.35, 0.4, 0.5}):
         cells = []
         for part in sources.values():
-            refuse, yy = prob[part] < t, y[part]
-            tp = np.sum(refuse & (yy == 0))
-            p, r = tp / max(refuse.sum(), 1), tp / max((yy == 0).sum(), 1)
-            cells.append(f"{p:.2f} / {r:.2f} / {2 * p * r / max(p + r, 1e-9):.2f}, {np.mean(~refuse[yy == 1]):.2f}")
+            st = refusal_stats(prob[part] < t, y[part], np.ones(len(y[part])))
+            cells.append(f"{st['precision']:.2f} / {st['recall']:.2f} / {st['f1']:.2f}, {st['answer_recall']:.2f}")
         print(f"{t:.3f} | " + " | ".join(cells) + f" | {np.mean(natural >= t):.2f}")
 
 

@@ -3,8 +3,8 @@
 SQuAD's questions copy their paragraph's words and its unanswerable ones are near misses; users
 of a documentation folder type short, informal questions and ask about tools the docs never
 mention. So the refusal model is also fitted on questions like theirs: the local GGUF model
-(`scripts/setup.sh --with-llm`) reads sections of ../shared/data/docs-corpus and writes questions
-that each section answers. calibrate.py asks every question twice: of the whole folder
+(`scripts/setup.sh --with-llm`, assembled as docs/llm.md says) reads sections of
+../shared/data/docs-corpus and writes questions that each section answers. calibrate.py asks every question twice: of the whole folder
 (answerable) and of the folder without the question's fold of files (unanswerable: the section
 that answers it is gone, as a topic the docs never cover is).
 
@@ -29,6 +29,7 @@ from pathlib import Path
 
 import yaml
 
+from qa_bot.blocks import HEADING
 from qa_bot.ingest import load
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -69,7 +70,7 @@ def sections(path: Path, min_chars: int = 300, max_chars: int = 1400) -> list[tu
     doc = load(path)
     runs: dict[str, list[str]] = {}
     for b in doc.blocks:
-        if b.kind == "heading":
+        if b.kind == HEADING:
             continue
         runs.setdefault(b.heading_path, []).append(b.text)
     out = []
@@ -89,6 +90,8 @@ def main() -> int:
     ap.add_argument("--out", type=Path, default=ROOT / "train" / "data" / "docs-generated.jsonl")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
+    if not args.model.exists():
+        sys.exit(f"{args.model}: no such model; assemble it as docs/llm.md says (pytest -m llm) or pass --model")
     from llama_cpp import Llama
 
     docs = args.data / "docs-corpus" / "docs"
