@@ -308,6 +308,25 @@ def test_page_furniture_is_not_indexed(encoder):
     assert all(page[c.start : c.end] == c.text for c in chunks)
 
 
+def test_a_wiki_pages_appendix_sections_are_not_indexed(encoder):
+    from qa_bot.blocks import text_blocks
+    from qa_bot.ingest import Document, file_hash
+
+    page = ("Pudding pop Pudding Pops were first launched in the 1970s. Notes(edit) Jump up ^ A note on the cast. "
+            "Sales(edit) Despite strong sales into the 90s, they were discontinued. See also(edit) List of frozen "
+            "dessert brands References(edit) Jump up ^ ``What Happened To Pudding Pops?''. Culinary Lore. "
+            "Sources(edit) http://www.example.com/jello-pudding-pops/ This article is a stub.")
+    doc = Document("/docs/pop.txt", page, file_hash(page.encode()), text_blocks(page))
+    chunks = chunk_document(doc, make_splitter(encoder.count_tokens, 256))
+    indexed = " ".join(c.indexed_text for c in chunks)
+    # "Notes" may sit mid-page, so content after it stays; from "See also" on, nothing does.
+    assert "Despite strong sales into the 90s, they were discontinued." in indexed
+    for appendix in ("List of frozen", "Culinary Lore", "example.com", "stub"):
+        assert appendix not in indexed
+    assert all(page[c.start : c.end] == c.text for c in chunks)
+    assert doc.blocks[-1].end == page.index(" See also(edit)")
+
+
 @pytest.mark.parametrize("end", ["\r\n", "\r"])
 def test_windows_and_old_mac_line_ends_give_the_lines_an_editor_shows(tmp_path, end):
     data = end.join(["# Setup", "", "Run the installer.", "Then restart the shell."]).encode()

@@ -176,11 +176,25 @@ def _md_block(kind: str, line_map, lines: LineMap, path, text: str, **kw) -> Blo
 _BULLET = re.compile(r"^\s*(?:[-*•+]|\d{1,3}[.)])\s+")
 
 
+# A wiki page saved as text keeps its section edit links ("References(edit)"). The appendix
+# sections come last on every such page, and from the first of them on the page holds only
+# links, citations and navigation boxes, which outranked the answer on NQ pages.
+# ("Notes(edit)" is left out: some pages use it mid-page for a note on the cast.)
+_WIKI_BACK_MATTER = re.compile(
+    r"\b(?:See also|References|External links|Further reading|Sources|Bibliography|Notes and references|"
+    r"Works cited|Citations)\(edit\)"
+)
+_PARAGRAPH = re.compile(r"\S(?:.|\n(?![ \t]*\n))*")
+
+
 def text_blocks(text: str) -> list[Block]:
-    """Blank-line paragraphs, hard wraps joined; a run of bulleted lines is one item each."""
+    """Blank-line paragraphs, hard wraps joined; a run of bulleted lines is one item each. A wiki
+    page's appendix sections (references, external links) are left out."""
     lines = LineMap(text)
     blocks: list[Block] = []
-    for m in re.finditer(r"\S(?:.|\n(?![ \t]*\n))*", text):
+    back = _WIKI_BACK_MATTER.search(text)
+    limit = back.start() if back else len(text)
+    for m in _PARAGRAPH.finditer(text[:limit].rstrip()):
         para_lines = m.group().split("\n")
         first = lines.line_at(m.start()) - 1
         bulleted = [k for k, ln in enumerate(para_lines) if _BULLET.match(ln)]
@@ -188,6 +202,7 @@ def text_blocks(text: str) -> list[Block]:
         for a, b in zip(cuts, cuts[1:] + [len(para_lines)]):
             kind = ITEM if a in bulleted else PARAGRAPH
             start, end = lines.span(first + a, first + b)
+            end = min(end, m.end())  # a paragraph cut at the back matter
             blocks.append(Block(kind, start, end, first + a + 1, first + b, None, (),
                                 joined(text[start:end])))
     return blocks
