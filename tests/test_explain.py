@@ -25,6 +25,11 @@ def test_a_refusal_names_the_closest_passages_and_the_missing_words(seed_service
     assert answer.to_dict()["unmatched"] == list(answer.unmatched)
 
 
+def test_a_refusal_names_no_everyday_word_as_what_is_missing(seed_service):
+    answer = seed_service.answer("Do they need sourdough?")
+    assert answer.refused and answer.unmatched == ("sourdough",)
+
+
 def test_an_answer_has_no_unmatched_words_and_no_explanation(seed_service):
     answer = seed_service.answer("How many countries co-sponsored the draft resolution?")
     assert not answer.refused and answer.unmatched == ()
