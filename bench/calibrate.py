@@ -36,7 +36,7 @@ import numpy as np
 import yaml
 from common import load_articles, normalize, overlaps, write_corpus  # bench/common.py
 
-from qa_bot.answer import ExtractiveAnswerer
+from qa_bot.answer import UNKNOWN_WORD_SPECIFICITY, ExtractiveAnswerer
 from qa_bot.calibration import FEATURES, Calibration
 from qa_bot.embeddings import make_encoder
 from qa_bot.indexer import Index
@@ -258,6 +258,20 @@ def print_thresholds(prob: np.ndarray, y: np.ndarray, n_docs: int, natural: np.n
         print(f"{t:.3f} | " + " | ".join(cells) + f" | {np.mean(natural >= t):.2f}")
 
 
+def unknown_word_table(sources: dict[str, list[Row]]) -> None:
+    """What the answerer's never-mentioned-word rule (answer.UNKNOWN_WORD_SPECIFICITY) would
+    refuse on each fitting set, at a few cut-offs (the shipped one chosen from this table)."""
+    print(f"never-mentioned-word rule (shipped cut-off {UNKNOWN_WORD_SPECIFICITY}): answerable refused, unanswerable caught")
+    for cut in (0.5, 0.6, 0.7, 0.8):
+        cells = []
+        for name, rows in sources.items():
+            flagged = [bool(r.answerer.lexical.unknown_words(r.question, cut)) for r in rows]
+            a = [f for f, r in zip(flagged, rows, strict=True) if r.answerable]
+            u = [f for f, r in zip(flagged, rows, strict=True) if not r.answerable]
+            cells.append(f"{name} {sum(a)}/{len(a)}, {sum(u)}/{len(u)}")
+        print(f"{cut:.1f} | " + " | ".join(cells))
+
+
 def named_weights(kind: str, weights: np.ndarray) -> dict[str, list]:
     """A weight vector beside its feature names, which Calibration.load checks against the code's."""
     return {f"{kind}_features": list(FEATURES[kind]), f"{kind}_weights": [round(float(v), 4) for v in weights]}
@@ -332,6 +346,7 @@ def main() -> int:
         print(f"threshold lowered to {canned:.3f} to keep the canned cases of {args.canned.name} answered")
         threshold = canned
     print_thresholds(prob, y, len(yd), natural, threshold)
+    unknown_word_table({"SQuAD v2.0": rows, "generated docs": docs, "natural": natural_rows})
     OUT.write_text(json.dumps({
         "fitted_on": f"SQuAD v2.0 dev train articles (squad-splits.json), {len(questions) - len(off_topic_qs)} "
                      f"questions + {len(off_topic_qs)} off-topic SQuAD v1.1 train-article questions, and "

@@ -74,6 +74,28 @@ def test_refuses_when_the_documents_do_not_answer(seed_service, question):
     assert answer.confidence < seed_service.answerer.threshold
 
 
+def test_a_question_naming_what_the_documents_never_mention_is_declined(seed_index, encoder):
+    # The seed article is about Russia, the US and the UN; it never names Flatpak. Even a bot
+    # set to answer everything (threshold 0) does not answer from passages about something else.
+    always = QAService(make_settings(seed_index, refusal_threshold=0.0), encoder=encoder)
+    answer = always.answer("Did Russia and the US discuss Flatpak at the UN?")
+    assert answer.refused and answer.confidence == 0.0 and answer.unmatched[0] == "Flatpak"
+    assert not always.answer("Did Russia and the US discuss security at the UN?").refused
+
+
+def test_only_rare_words_the_documents_lack_even_misspelt_count_as_never_mentioned(seed_service):
+    lexical = seed_service.answerer.lexical
+    # "Antonv": one edit from the article's "Antonov"; "envoy": absent but common enough
+    # (Zipf 3.4) to be a paraphrase of the article's "ambassador"; "flatpak": absent and rare.
+    assert lexical.unknown_words("Is Antonv the envoy on Kubernetes and Flatpak?", 0.6) == ("kubernetes", "flatpak")
+    assert lexical.unknown_words("Is Antonv the envoy?", 0.5) == ("envoy",)
+
+
+def test_a_misspelt_question_is_still_answered(seed_service):
+    answer = seed_service.answer("How many countries co-sponsered the draft resolution?")
+    assert not answer.refused and "107" in answer.text
+
+
 def test_refusal_threshold_is_a_setting(seed_index, encoder):
     question = "How many countries co-sponsored the draft resolution?"
     never = QAService(make_settings(seed_index, refusal_threshold=1.0), encoder=encoder)

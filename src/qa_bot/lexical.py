@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -54,6 +55,35 @@ class LexicalIndex:
 
             retriever = bm25s.BM25.load(str(folder / "bm25"), show_progress=False)
         return cls(retriever, chunks, data["df"])
+
+    def unknown_words(self, question: str, min_specificity: float) -> tuple[str, ...]:
+        """The question's words that are rare in English (specificity at least `min_specificity`)
+        and that no chunk holds, not even misspelt: what the documents never mention.
+
+        A word counts as a misspelling of an indexed term that starts with the same letter and is
+        one edit away (two for terms of six letters or more): SQuAD's crowd-written questions
+        misspell about one rare word in twenty, and a misspelt word is not a missing topic.
+        """
+        from rapidfuzz import process
+        from rapidfuzz.distance import OSA
+
+        found = []
+        for word, term in term_pairs(question):
+            if term in self._df or specificity(word) < min_specificity:
+                continue
+            near = process.extractOne(term, self._by_initial.get(term[0], ()), scorer=OSA.distance,
+                                      score_cutoff=1 if len(term) <= 5 else 2)
+            if near is None:
+                found.append(word)
+        return tuple(found)
+
+    @cached_property
+    def _by_initial(self) -> dict[str, list[str]]:
+        buckets: dict[str, list[str]] = {}
+        for term in self._df:
+            if term:
+                buckets.setdefault(term[0], []).append(term)
+        return buckets
 
     def idf(self, term: str) -> float:
         n = max(len(self.chunks), 1)
