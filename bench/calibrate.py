@@ -127,11 +127,14 @@ def answers_generated(candidate, q: dict) -> bool:
     return candidate.passage.chunk.path.endswith("/" + q["file"]) and len(want & have) >= 0.6 * len(want) > 0
 
 
-def fit_top1(groups: list[list[tuple[np.ndarray, np.ndarray]]], start: tuple[float, ...]) -> tuple[np.ndarray, float]:
+def fit_top1(groups: list[list[tuple[np.ndarray, np.ndarray]]], start: tuple[float, ...],
+             min_gain: float = 0.005) -> tuple[np.ndarray, float]:
     """Coordinate ascent on the share of items whose top-scoring row is a hit, averaged over groups
     (each data source counts the same, however many items it has).
 
-    An item is (features, hit), one row per choice; the first weight stays 1 (scale).
+    An item is (features, hit), one row per choice; the first weight stays 1 (scale). A weight
+    moves only for a gain of `min_gain` or more: the optimum is flat, and moves worth one or two
+    questions of the fit (the dense weight 0.5 -> 0.2 for 0.002) cost as much on held-out ones.
     """
 
     def accuracy(w):
@@ -146,7 +149,7 @@ def fit_top1(groups: list[list[tuple[np.ndarray, np.ndarray]]], start: tuple[flo
                 trial = w.copy()
                 trial[i] = v
                 acc = accuracy(trial)
-                if acc > best + 1e-9:
+                if acc >= best + min_gain:
                     best, w = acc, trial
     return w, best
 

@@ -92,6 +92,9 @@ def test_only_rare_words_the_documents_lack_even_misspelt_count_as_never_mention
 
 
 def test_a_misspelt_question_is_still_answered(seed_service):
+    lexical = seed_service.answerer.lexical
+    # Searched (BM25) as the indexed term it misspells, the most frequent of the nearest.
+    assert ("sponsered", "sponsor") in lexical.question_terms("Who co-sponsered it?")
     answer = seed_service.answer("How many countries co-sponsered the draft resolution?")
     assert not answer.refused and "107" in answer.text
 

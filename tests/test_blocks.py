@@ -288,43 +288,42 @@ def test_answers_are_whole_units_with_verbatim_quotes(service, docs):
         "technician every twelve months.")
 
 
-def test_page_furniture_is_not_indexed(encoder):
+def _indexed_text_page(page: str, encoder):
+    """A plain-text page through the document model and chunking: its blocks and its chunks."""
     from qa_bot.blocks import text_blocks
     from qa_bot.ingest import Document, file_hash
 
+    doc = Document("/docs/page.txt", page, file_hash(page.encode()), text_blocks(page))
+    chunks = chunk_document(doc, make_splitter(encoder.count_tokens, 256))
+    assert all(page[c.start : c.end] == c.text for c in chunks)
+    return doc.blocks, chunks, " ".join(c.indexed_text for c in chunks)
+
+
+def test_page_furniture_is_not_indexed(encoder):
     # A web page flattened to one line, as the NQ pages are.
     page = ("Tide - wikipedia Tide Jump to: navigation, search Tides are the rise and fall of sea levels. "
             "They are caused by the Moon's gravity. Contents (hide) 1 History 2 See also "
             "Jump up ^ Smith, J. (2001). Tides. Retrieved 23 April 2017. Jump up ^ Ocean facts. "
             "Retrieved from ``https://en.wikipedia.org/w/index.php?title=Tide'' "
             "This page was last edited on 8 April 2018, at 01:07. The tidal range varies by place.")
-    doc = Document("/docs/tide.txt", page, file_hash(page.encode()), text_blocks(page))
-    chunks = chunk_document(doc, make_splitter(encoder.count_tokens, 256))
-    indexed = " ".join(c.indexed_text for c in chunks)
+    _, chunks, indexed = _indexed_text_page(page, encoder)
     for furniture in ("Jump", "Retrieved", "last edited", "Contents (hide)"):
         assert furniture not in indexed
     assert chunks[0].text.startswith("Tides are the rise and fall of sea levels.")
     assert "They are caused by the Moon's gravity." in indexed and "The tidal range varies by place." in indexed
-    assert all(page[c.start : c.end] == c.text for c in chunks)
 
 
 def test_a_wiki_pages_appendix_sections_are_not_indexed(encoder):
-    from qa_bot.blocks import text_blocks
-    from qa_bot.ingest import Document, file_hash
-
     page = ("Pudding pop Pudding Pops were first launched in the 1970s. Notes(edit) Jump up ^ A note on the cast. "
             "Sales(edit) Despite strong sales into the 90s, they were discontinued. See also(edit) List of frozen "
             "dessert brands References(edit) Jump up ^ ``What Happened To Pudding Pops?''. Culinary Lore. "
             "Sources(edit) http://www.example.com/jello-pudding-pops/ This article is a stub.")
-    doc = Document("/docs/pop.txt", page, file_hash(page.encode()), text_blocks(page))
-    chunks = chunk_document(doc, make_splitter(encoder.count_tokens, 256))
-    indexed = " ".join(c.indexed_text for c in chunks)
+    blocks, _, indexed = _indexed_text_page(page, encoder)
     # "Notes" may sit mid-page, so content after it stays; from "See also" on, nothing does.
     assert "Despite strong sales into the 90s, they were discontinued." in indexed
     for appendix in ("List of frozen", "Culinary Lore", "example.com", "stub"):
         assert appendix not in indexed
-    assert all(page[c.start : c.end] == c.text for c in chunks)
-    assert doc.blocks[-1].end == page.index(" See also(edit)")
+    assert blocks[-1].end == page.index(" See also(edit)")
 
 
 @pytest.mark.parametrize("end", ["\r\n", "\r"])

@@ -14,6 +14,11 @@ from .schema import Chunk
 from .text import sentence_spans, specificity, term_pairs, terms
 
 
+# A word at least this rare in English (Zipf 3 or less) that no chunk holds may be a misspelling:
+# "recieve" is 2.75, "adress" 2.4, "pyhton" unknown, where "mac" is 4.5 and "forge" 3.8.
+MISSPELLING_SPECIFICITY = 0.6
+
+
 class LexicalIndex:
     """BM25 scores, document frequencies for term weighting, and chunks by id."""
 
@@ -22,6 +27,7 @@ class LexicalIndex:
         self.chunks = chunks
         self.by_id = {c.id: c for c in chunks}
         self._df = df
+        self._near: dict[str, str | None] = {}  # term no chunk holds -> the indexed term it may misspell
 
     @classmethod
     def build(cls, chunks: list[Chunk]) -> LexicalIndex:
@@ -56,26 +62,31 @@ class LexicalIndex:
             retriever = bm25s.BM25.load(str(folder / "bm25"), show_progress=False)
         return cls(retriever, chunks, data["df"])
 
+    def question_terms(self, question: str) -> list[tuple[str, str]]:
+        """(word, term) for each content word of a question; a rare word that no chunk holds is
+        taken as a misspelling of its nearest indexed term (SQuAD's crowd-written questions misspell
+        about one rare word in twenty). A common word that no chunk holds ("mac", "forge") is kept:
+        its nearest term ("max", "force") is another word."""
+        return [(w, self._nearest(t) or t if t not in self._df and specificity(w) >= MISSPELLING_SPECIFICITY else t)
+                for w, t in term_pairs(question)]
+
     def unknown_words(self, question: str, min_specificity: float) -> tuple[str, ...]:
         """The question's words that are rare in English (specificity at least `min_specificity`)
-        and that no chunk holds, not even misspelt: what the documents never mention.
+        and that no chunk holds, not even misspelt: what the documents never mention."""
+        return tuple(w for w, t in term_pairs(question)
+                     if t not in self._df and specificity(w) >= min_specificity and self._nearest(t) is None)
 
-        A word counts as a misspelling of an indexed term that starts with the same letter and is
-        one edit away (two for terms of six letters or more): SQuAD's crowd-written questions
-        misspell about one rare word in twenty, and a misspelt word is not a missing topic.
-        """
-        from rapidfuzz import process
-        from rapidfuzz.distance import OSA
+    def _nearest(self, term: str) -> str | None:
+        """The indexed term `term` most likely misspells: one that starts with the same letter and
+        is one edit away (two for terms of six letters or more), the most frequent of the nearest."""
+        if term not in self._near:
+            from rapidfuzz import process
+            from rapidfuzz.distance import OSA
 
-        found = []
-        for word, term in term_pairs(question):
-            if term in self._df or specificity(word) < min_specificity:
-                continue
-            near = process.extractOne(term, self._by_initial.get(term[0], ()), scorer=OSA.distance,
-                                      score_cutoff=1 if len(term) <= 5 else 2)
-            if near is None:
-                found.append(word)
-        return tuple(found)
+            near = process.extract(term, self._by_initial.get(term[:1], ()), scorer=OSA.distance,
+                                   score_cutoff=1 if len(term) <= 5 else 2, limit=None)
+            self._near[term] = min(near, key=lambda m: (m[1], -self._df[m[0]]))[0] if near else None
+        return self._near[term]
 
     @cached_property
     def _by_initial(self) -> dict[str, list[str]]:
@@ -111,7 +122,7 @@ class LexicalIndex:
         if self._bm25 is None:
             return []
         vocab = self._bm25.vocab_dict
-        toks = [t for t in terms(query) if t in vocab]
+        toks = [t for _, t in self.question_terms(query) if t in vocab]
         if not toks:
             return []
         k = min(n, len(self.chunks))
