@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 
 from .lexical import LexicalIndex
 from .schema import Answer, Passage, location
-from .text import terms, words
+from .text import term_pairs, terms, words
 
 # Below this a word is too common to be what the documents lack: at 0.2 a refusal named "need"
 # ("none of them mentions “need”") as the reason; "capital" and "Australia" weigh 0.33.
@@ -25,7 +25,7 @@ def unmatched(question: str, passages: Sequence[Passage], lexical: LexicalIndex,
     weights = lexical.term_weights(question)
     spelled = {w.lower(): w for w in words(question, lower=False)}  # shown as the user wrote it
     found: dict[str, float] = {}
-    for word, term in lexical.question_terms(question):
+    for word, term in term_pairs(question):
         if term not in present and weights.get(term, 0.0) >= MIN_WEIGHT:
             found.setdefault(spelled.get(word, word), weights[term])
     return tuple(sorted(found, key=found.get, reverse=True)[:limit])
