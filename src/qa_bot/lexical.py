@@ -67,8 +67,12 @@ class LexicalIndex:
         taken as a misspelling of its nearest indexed term (SQuAD's crowd-written questions misspell
         about one rare word in twenty). A common word that no chunk holds ("mac", "forge") is kept:
         its nearest term ("max", "force") is another word."""
-        return [(w, self._nearest(t) or t if t not in self._df and specificity(w) >= MISSPELLING_SPECIFICITY else t)
-                for w, t in term_pairs(question)]
+        pairs = []
+        for word, term in term_pairs(question):
+            if term not in self._df and specificity(word) >= MISSPELLING_SPECIFICITY:
+                term = self._nearest(term) or term
+            pairs.append((word, term))
+        return pairs
 
     def unknown_words(self, question: str, min_specificity: float) -> tuple[str, ...]:
         """The question's words that are rare in English (specificity at least `min_specificity`)
