@@ -303,6 +303,7 @@ def test_page_furniture_is_not_indexed(encoder):
     # A web page flattened to one line, as the NQ pages are.
     page = ("Tide - wikipedia Tide Jump to: navigation, search Tides are the rise and fall of sea levels. "
             "They are caused by the Moon's gravity. Contents (hide) 1 History 2 See also "
+            "History(edit) Tide tables were first kept in China. "
             "Jump up ^ Smith, J. (2001). Tides. Retrieved 23 April 2017. Jump up ^ Ocean facts. "
             "Retrieved from ``https://en.wikipedia.org/w/index.php?title=Tide'' "
             "This page was last edited on 8 April 2018, at 01:07. The tidal range varies by place.")
@@ -311,6 +312,22 @@ def test_page_furniture_is_not_indexed(encoder):
         assert furniture not in indexed
     assert chunks[0].text.startswith("Tides are the rise and fall of sea levels.")
     assert "They are caused by the Moon's gravity." in indexed and "The tidal range varies by place." in indexed
+    # The contents run on into the first section's first sentence, which is kept.
+    assert "Tide tables were first kept in China." in indexed
+
+
+def test_furniture_inside_a_sentence_takes_only_itself_and_what_follows(encoder):
+    # Flattened pages have no full stop before a table of contents or a reference list.
+    page = ("The Originals (season 2) The second season premiered on October 6, 2014 Contents (hide) 1 Cast "
+            "2 Episodes Cast(edit) Joseph Morgan as Niklaus Mikaelson Daniel Gillies as Elijah Mikaelson "
+            "Jump up ^ ``Casting news''. Retrieved 2 May 2014. Episodes(edit) The season has 22 episodes.")
+    _, _, indexed = _indexed_text_page(page, encoder)
+    for content in ("The second season premiered on October 6, 2014",
+                    "Joseph Morgan as Niklaus Mikaelson Daniel Gillies as Elijah Mikaelson",
+                    "Episodes(edit) The season has 22 episodes."):
+        assert content in indexed
+    for furniture in ("Contents", "1 Cast 2 Episodes", "Jump", "Casting news", "Retrieved"):
+        assert furniture not in indexed
 
 
 def test_a_wiki_pages_appendix_sections_are_not_indexed(encoder):

@@ -244,7 +244,9 @@ def code_named_headings(blocks: list[Block], text: str) -> set[int]:
 # -- boilerplate ------------------------------------------------------------------------------
 
 # Page furniture that says nothing about the subject: wiki navigation and reference lists, page
-# footers, edit links, cookie banners. A sentence holding one is not indexed.
+# footers, edit links, cookie banners. A block holding one is not indexed; in a sentence, only
+# the furniture and what follows it go (flattened pages run a cast list or a table, with no full
+# stop, into a reference list, and a lead paragraph into the table of contents).
 _JUNK = re.compile(
     r"Jump to: navigation|Jump up\b|\^ Jump|Retrieved (?:from|on )?\W*(?:\d|http|``)|This page was last (?:edited|modified)|"
     r"Text is available under the Creative Commons|Privacy Policy|Terms of Use|Edit this page|"
@@ -252,15 +254,29 @@ _JUNK = re.compile(
     r"(?:This|Our) (?:site|website) uses cookies|Accept (?:all )?cookies",
     re.IGNORECASE,
 )
-# Furniture inside a sentence that holds content: cut it out, keep the rest.
-_NAV_PREFIX = re.compile(r".{0,200}?Jump to: navigation, search\s*", re.DOTALL)
+# Furniture with content after it in the same sentence: the page title and navigation before
+# "Jump to: navigation, search", and a table of contents, which runs on into its first section's
+# heading and first sentence.
+_FURNITURE = re.compile(
+    rf"(?P<skip>.{{0,200}}?Jump to: navigation, search\s*|Contents \(hide\).{{0,3000}}?\(edit\)\s*)|(?P<stop>{_JUNK.pattern})",
+    re.IGNORECASE | re.DOTALL,
+)
 
 
 def is_junk(text: str) -> bool:
     return bool(_JUNK.search(text))
 
 
-def trim_furniture(text: str, start: int, end: int) -> tuple[int, int]:
-    """A sentence span with a leading "... Jump to: navigation, search" cut off."""
-    m = _NAV_PREFIX.match(text, start, end)
-    return (m.end(), end) if m else (start, end)
+def content_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The parts of the sentence text[start:end] that are not page furniture, stripped; empty
+    when it is all furniture."""
+    sentence, pos, out = text[start:end], 0, []
+    while True:
+        m = _FURNITURE.search(sentence, pos)
+        piece = sentence[pos : m.start() if m else len(sentence)]
+        if piece.strip():
+            a = start + pos + len(piece) - len(piece.lstrip())
+            out.append((a, a + len(piece.strip())))
+        if not m or m.lastgroup == "stop":
+            return out
+        pos = m.end()

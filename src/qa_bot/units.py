@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .blocks import CODE, ENTRY, ITEM, PROSE, ROW, Block, is_junk, trim_furniture
+from .blocks import CODE, ENTRY, ITEM, PROSE, ROW, Block, content_spans, is_junk
 from .text import sentence_spans
 
 MAX_UNIT_CHARS = 1500  # an introduced list or code block is cut off after this (whole blocks)
@@ -66,14 +66,7 @@ def _windows(flat: str) -> list[tuple[int, str]]:
 def _sentences_in(text: str, offset: int, window: str) -> list[tuple[int, int]]:
     spans = []
     for s in _segmenter().segment(window):
-        a, b = offset + s.start, offset + s.end
-        while a < b and text[a].isspace():
-            a += 1
-        while b > a and text[b - 1].isspace():
-            b -= 1
-        a, b = trim_furniture(text, a, b)
-        if b > a and not is_junk(text[a:b]):
-            spans.append((a, b))
+        spans += content_spans(text, offset + s.start, offset + s.end)
     return spans
 
 
