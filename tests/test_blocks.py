@@ -171,6 +171,19 @@ def test_markdown_answer_units(docs, encoder):
     assert [u.kind for u, _ in units].count("row") == 2
 
 
+def test_a_code_block_right_under_a_heading_is_a_unit_with_that_heading(tmp_path, encoder):
+    page = ("# Exporting\n\nFernwood can export its lockfile.\n\n### Basic usage\n\n"
+            "```console\n$ fern export --format requirements.txt\n```\n\nThe file installs with pip.\n")
+    units = _units(load(tmp_path / "export.md", page.encode()), encoder)
+    (code, text), = [(u, t) for u, t in units if u.kind == "code"]
+    assert (code.start_line, code.end_line) == (5, 9)
+    assert display(text, code.kind, code.body) == (
+        "Basic usage\n```console\n$ fern export --format requirements.txt\n```")
+    # The heading still never answers alone.
+    assert [_flat(t) for u, t in units if u.kind == "sentence"] == [
+        "Fernwood can export its lockfile.", "The file installs with pip."]
+
+
 def test_html_main_content_entries_and_rows(docs, encoder):
     doc = load(docs / "settings.html")
     for clutter in ("Installing Fernwood quickly", "Blog", "Edit this page", "Privacy Policy", "tracking"):

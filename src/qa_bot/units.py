@@ -1,8 +1,9 @@
 """Sentences inside blocks, and the answer units built from them.
 
 A unit is what the extractive answerer may quote: a sentence; a sentence ending in ":" with the
-list or code block it introduces; a code block with the sentence before it; a reference entry
-or table row whole. A heading or a code block alone is never a unit.
+list or code block it introduces; a code block with the sentence before it, or with the heading
+right above it when no sentence comes between; a reference entry or table row whole. A heading or
+a code block alone is never a unit.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .blocks import CODE, ENTRY, ITEM, PROSE, ROW, Block, content_spans, is_junk
+from .blocks import CODE, ENTRY, HEADING, ITEM, PROSE, ROW, Block, content_spans, is_junk
 from .text import sentence_spans
 
 MAX_UNIT_CHARS = 1500  # an introduced list or code block is cut off after this (whole blocks)
@@ -90,6 +91,8 @@ def answer_units(text: str, blocks: list[Block], spans: dict[int, list[tuple[int
             s, e = spans[i - 1][-1]
             if not introduces(text[s:e], blocks[i - 1]):  # else the sentence's unit holds it already
                 units.append(DocUnit(s, b.end, "code", b.start, blocks[i - 1], b))
+        elif b.kind == CODE and i and blocks[i - 1].kind == HEADING:  # "### Basic usage", then the command
+            units.append(DocUnit(blocks[i - 1].start, b.end, "code", b.start, blocks[i - 1], b))
     return units
 
 
