@@ -254,13 +254,14 @@ _JUNK = re.compile(
     r"(?:This|Our) (?:site|website) uses cookies|Accept (?:all )?cookies",
     re.IGNORECASE,
 )
-# Furniture with content after it in the same sentence: the page title and navigation before
-# "Jump to: navigation, search", and a table of contents, which runs on into its first section's
-# heading and first sentence.
+# Furniture with content after it in the same sentence: the navigation line, with the page title
+# before it, and a table of contents, which runs on into its first section's heading and first
+# sentence. (No leading wildcard: searched at every position, one made indexing 2x slower.)
 _FURNITURE = re.compile(
-    rf"(?P<skip>.{{0,200}}?Jump to: navigation, search\s*|Contents \(hide\).{{0,3000}}?\(edit\)\s*)|(?P<stop>{_JUNK.pattern})",
+    rf"(?P<nav>Jump to: navigation, search\s*)|(?P<toc>Contents \(hide\).{{0,3000}}?\(edit\)\s*)|(?P<stop>{_JUNK.pattern})",
     re.IGNORECASE | re.DOTALL,
 )
+_TITLE_CHARS = 200  # at most this much before the navigation line is the page title
 
 
 def is_junk(text: str) -> bool:
@@ -274,7 +275,7 @@ def content_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
     while True:
         m = _FURNITURE.search(sentence, pos)
         piece = sentence[pos : m.start() if m else len(sentence)]
-        if piece.strip():
+        if piece.strip() and not (m and m.lastgroup == "nav" and len(piece) <= _TITLE_CHARS):
             a = start + pos + len(piece) - len(piece.lstrip())
             out.append((a, a + len(piece.strip())))
         if not m or m.lastgroup == "stop":
