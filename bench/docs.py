@@ -110,7 +110,6 @@ Metrics = dict[str, float | None]
 DOCS_ROWS = (
     Row("questions", "questions", "{:,.0f}"),
     Row("answerable", "answerable questions", "{:,.0f}"),
-    Row("with_gold", "answerable with a gold answer", "{:,.0f}"),
     Row("chunks", "chunks indexed", "{:,.0f}"),
     Row("answerable_correct", "answerable correct", target=(">=", 0.85)),
     Row("correct_md", "  answer in Markdown"),

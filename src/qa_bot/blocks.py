@@ -256,7 +256,7 @@ _JUNK = re.compile(
 )
 # Furniture with content after it in the same sentence: the navigation line, with the page title
 # before it, and a table of contents, which runs on into its first section's heading and first
-# sentence. (No leading wildcard: searched at every position, one made indexing 2x slower.)
+# sentence. (No leading wildcard: searched at every position, one cost 1-2 s per MB of prose.)
 _FURNITURE = re.compile(
     rf"(?P<nav>Jump to: navigation, search\s*)|(?P<toc>Contents \(hide\).{{0,3000}}?\(edit\)\s*)|(?P<stop>{_JUNK.pattern})",
     re.IGNORECASE | re.DOTALL,
