@@ -9,6 +9,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from .embeddings import BATCH_SIZE
+
 EmbedBackend = Literal["onnx-int8", "onnx", "torch"]
 AnswererKind = Literal["reader", "features"]
 
@@ -26,7 +28,7 @@ class Settings(BaseSettings):
     embed_backend: EmbedBackend = Field(
         "onnx-int8", description="onnx-int8 (fastest), onnx (fp32) or torch (sentence-transformers)."
     )
-    embed_batch_size: int = Field(32, ge=1)
+    embed_batch_size: int = Field(BATCH_SIZE, ge=1, description="Texts per encoder call.")
     chunk_tokens: int = Field(
         200, ge=16, le=254, description="Max word-pieces per chunk (the model reads 256, 2 are special)."
     )
