@@ -333,13 +333,14 @@ def test_furniture_inside_a_sentence_takes_only_itself_and_what_follows(encoder)
     # Flattened pages have no full stop before a table of contents or a reference list.
     page = ("The Originals (season 2) The second season premiered on October 6, 2014 Contents (hide) 1 Cast "
             "2 Episodes Cast(edit) Joseph Morgan as Niklaus Mikaelson Daniel Gillies as Elijah Mikaelson "
-            "Jump up ^ ``Casting news''. Retrieved 2 May 2014. Episodes(edit) The season has 22 episodes.")
+            "Jump up ^ ``Casting news''. Retrieved 2 May 2014. Episodes(edit) The season has 22 episodes. "
+            "Notes(edit) Jump up ^ Ratings were lower.")
     _, _, indexed = _indexed_text_page(page, encoder)
     for content in ("The second season premiered on October 6, 2014",
                     "Joseph Morgan as Niklaus Mikaelson Daniel Gillies as Elijah Mikaelson",
                     "Episodes(edit) The season has 22 episodes."):
         assert content in indexed
-    for furniture in ("Contents", "1 Cast 2 Episodes", "Jump", "Casting news", "Retrieved"):
+    for furniture in ("Contents", "1 Cast 2 Episodes", "Jump", "Casting news", "Retrieved", "Notes", "Ratings"):
         assert furniture not in indexed
 
 

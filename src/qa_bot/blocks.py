@@ -262,6 +262,7 @@ _FURNITURE = re.compile(
     re.IGNORECASE | re.DOTALL,
 )
 _TITLE_CHARS = 200  # at most this much before the navigation line is the page title
+_MIN_WORDS = 3  # fewer before other furniture is furniture too
 
 
 def is_junk(text: str) -> bool:
@@ -275,7 +276,13 @@ def content_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
     while True:
         m = _FURNITURE.search(sentence, pos)
         piece = sentence[pos : m.start() if m else len(sentence)]
-        if piece.strip() and not (m and m.lastgroup == "nav" and len(piece) <= _TITLE_CHARS):
+        if m is None:
+            keep = bool(piece.strip())
+        elif m.lastgroup == "nav":
+            keep = len(piece) > _TITLE_CHARS
+        else:  # a few words before a reference list are its heading or a page number ("Notes(edit)", "pp. 42")
+            keep = len(piece.split()) >= _MIN_WORDS
+        if keep:
             a = start + pos + len(piece) - len(piece.lstrip())
             out.append((a, a + len(piece.strip())))
         if not m or m.lastgroup == "stop":
