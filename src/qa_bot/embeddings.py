@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+from .settings import EMBED_BATCH_SIZE  # noqa: E402
+
 if TYPE_CHECKING:
     from .settings import Settings
 
@@ -45,15 +47,10 @@ def make_encoder(settings: Settings) -> Encoder:
     return Encoder(settings.embed_backend, settings.model_cache_dir, settings.embed_batch_size)
 
 
-# Texts per model call. onnxruntime's arena keeps the largest batch's activations: indexing
-# 1,290 chunks peaked at 890 MiB with 32 and at 475 MiB with 8, in the same time.
-BATCH_SIZE = 8
-
-
 class Encoder:
     """Turns texts into L2-normalised float32 vectors."""
 
-    def __init__(self, backend: str = "onnx-int8", cache_dir: Path | None = None, batch_size: int = BATCH_SIZE):
+    def __init__(self, backend: str = "onnx-int8", cache_dir: Path | None = None, batch_size: int = EMBED_BATCH_SIZE):
         self.backend = backend
         self.cache_dir = Path(cache_dir or Path.home() / ".cache" / "qa-bot")
         self.batch_size = batch_size

@@ -19,15 +19,15 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.retrievers import BaseRetriever
 from pydantic import PrivateAttr
 
-from .embeddings import BATCH_SIZE, Encoder
-from .settings import EmbedBackend, Settings
+from .embeddings import Encoder
+from .settings import EMBED_BATCH_SIZE, EmbedBackend, Settings
 
 
 class QABotEmbeddings(Embeddings):
     """all-MiniLM-L6-v2 sentence embeddings (384 dimensions, L2-normalised), computed locally."""
 
     def __init__(self, backend: EmbedBackend = "onnx-int8", cache_dir: Path | None = None,
-                 batch_size: int = BATCH_SIZE):
+                 batch_size: int = EMBED_BATCH_SIZE):
         self.encoder = Encoder(backend, cache_dir, batch_size)
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
