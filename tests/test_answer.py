@@ -129,3 +129,22 @@ def test_sentence_spans_are_verbatim_and_respect_abbreviations():
         "Then they left!",
         "New line here",
     ]
+
+
+def _blas_threads() -> set[int]:
+    from threadpoolctl import threadpool_info
+
+    return {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
+
+
+def test_answering_runs_blas_on_one_thread_and_gives_the_others_back(seed_service):
+    from qa_bot.service import _one_blas_thread
+
+    before = _blas_threads()
+    if not before:
+        pytest.skip("numpy reports no BLAS library")
+    with _one_blas_thread():
+        assert _blas_threads() == {1}
+    assert _blas_threads() == before
+    seed_service.answer("How many countries co-sponsored the draft resolution?")
+    assert _blas_threads() == before

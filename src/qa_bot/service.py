@@ -6,6 +6,7 @@ import dataclasses
 import logging
 import threading
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 
 from .answer import ExtractiveAnswerer
@@ -24,6 +25,21 @@ from .settings import Settings
 from .storage import Storage
 
 log = logging.getLogger(__name__)
+
+
+def _one_blas_thread():
+    """numpy's BLAS on one thread while answering. onnxruntime already runs the encoder on every
+    core, and BLAS threads left spinning after each small product beside it made answers 2.4x
+    slower (bench/answer_latency.py). Overlapping questions (the Discord bot's workers) may briefly
+    restore the default; that costs speed, never correctness."""
+    return _blas_controller().limit(limits=1, user_api="blas")
+
+
+@cache
+def _blas_controller():
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
 
 
 class QAService:
@@ -112,13 +128,19 @@ class QAService:
 
     def retrieve(self, question: str, k: int | None = None) -> list[Passage]:
         """The `k` best passages (default `top_k`) of the latest committed sync, best first."""
-        return self._current()[0].retrieve(question, k)
+        with _one_blas_thread():
+            return self._current()[0].retrieve(question, k)
 
     def answer(self, question: str, *, history: list[tuple[str, str]] | None = None,
                on_token: Callable[[str], None] | None = None) -> Answer:
         """`history`: earlier (question, answer) turns, to resolve a follow-up before retrieval.
         `on_token`: called with the draft of a generative answer as the LLM writes it, a few
         whole words at a time, already through the output guard."""
+        with _one_blas_thread():
+            return self._answer(question, history, on_token)
+
+    def _answer(self, question: str, history: list[tuple[str, str]] | None,
+                on_token: Callable[[str], None] | None) -> Answer:
         question = " ".join(strip_hidden(question).split())
         if not question:
             raise InputError("the question is empty")
