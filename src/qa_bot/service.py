@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 def _one_blas_thread():
     """numpy's BLAS on one thread while answering. onnxruntime already runs the encoder on every
-    core, and BLAS threads left spinning after each small product beside it made answers 2.4x
+    core, and BLAS threads left spinning after each small product beside it made answers 2.0-2.4x
     slower (bench/answer_latency.py). Overlapping questions (the Discord bot's workers) may briefly
     restore the default; that costs speed, never correctness."""
     return _blas_controller().limit(limits=1, user_api="blas")
