@@ -6,6 +6,7 @@ import dataclasses
 import logging
 import threading
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 
 from .answer import ExtractiveAnswerer
@@ -14,6 +15,7 @@ from .embeddings import Encoder, make_encoder
 from .errors import InputError, StoreError
 from .explain import unmatched
 from .followup import condense as condense_by_rule
+from .interaction import shared_head
 from .llm import BackendUnavailable, make_backend
 from .manifest import INCOMPLETE
 from .reader import shared_reader
@@ -26,14 +28,30 @@ from .storage import Storage
 log = logging.getLogger(__name__)
 
 
+def _one_blas_thread():
+    """numpy's BLAS on one thread while answering. onnxruntime already runs the encoder on every
+    core, and BLAS threads spinning after each small product beside it made answers 35 % slower
+    (bench/answer_latency.py). Overlapping questions (the Discord bot's workers) may briefly
+    restore the default; that costs speed, never correctness."""
+    return _blas_controller().limit(limits=1, user_api="blas")
+
+
+@cache
+def _blas_controller():
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
 class QAService:
     """Answers questions from one index folder. Loads everything once, in the constructor, so
     threads answering at once (the Discord bot's) never race to open a store or a model."""
 
     def __init__(self, settings: Settings, index_dir: Path | None = None, encoder: Encoder | None = None,
-                 calibration: Calibration | None = None):
+                 calibration: Calibration | None = None, interaction: bool = True):
         """`calibration`: the weights to answer with instead of the shipped calibration.json
-        (bench/calibrate.py fits new ones starting from the defaults, so it must not need the old)."""
+        (bench/calibrate.py fits new ones starting from the defaults, so it must not need the old).
+        `interaction=False` leaves the interaction head out (train/train_interaction.py trains a new one)."""
         self.settings = settings
         self._calibration = calibration
         self.storage = Storage.open(settings, index_dir)
@@ -48,6 +66,7 @@ class QAService:
             self.backend_notice = f"The language model is unavailable: {exc}; showing the extractive answer."
             log.warning("%s", self.backend_notice)
         self.reader = shared_reader() if settings.answerer == "reader" else None
+        self.head = shared_head() if interaction else None
         self.generative = None  # GenerativeAnswerer when a backend is configured
         # Guards the swap of lexical/retriever/answerer, so a question never mixes two snapshots.
         self._lock = threading.Lock()
@@ -84,7 +103,7 @@ class QAService:
                 self.answerer = ExtractiveAnswerer(
                     lexical, self.encoder, calibration, self.settings.max_answer_sentences,
                     self.settings.refusal_threshold, reader=self.reader,
-                    reader_candidates=self.settings.reader_candidates,
+                    reader_candidates=self.settings.reader_candidates, head=self.head,
                 )
                 if self.backend is not None:
                     from .generative import GenerativeAnswerer, Prompts  # LangChain prompts load only when used
@@ -112,13 +131,19 @@ class QAService:
 
     def retrieve(self, question: str, k: int | None = None) -> list[Passage]:
         """The `k` best passages (default `top_k`) of the latest committed sync, best first."""
-        return self._current()[0].retrieve(question, k)
+        with _one_blas_thread():
+            return self._current()[0].retrieve(question, k)
 
     def answer(self, question: str, *, history: list[tuple[str, str]] | None = None,
                on_token: Callable[[str], None] | None = None) -> Answer:
         """`history`: earlier (question, answer) turns, to resolve a follow-up before retrieval.
         `on_token`: called with the draft of a generative answer as the LLM writes it, a few
         whole words at a time, already through the output guard."""
+        with _one_blas_thread():
+            return self._answer(question, history, on_token)
+
+    def _answer(self, question: str, history: list[tuple[str, str]] | None,
+                on_token: Callable[[str], None] | None) -> Answer:
         question = " ".join(strip_hidden(question).split())
         if not question:
             raise InputError("the question is empty")
