@@ -61,12 +61,12 @@ def without_head() -> Calibration:
     return Calibration(rerank_weights=tuple(data["rerank_weights"]), rank_weights=rank)
 
 
-def groups(svc: QAService, questions: list[dict]) -> list[dict]:
+def groups(svc: QAService, questions: list[dict], label=None) -> list[dict]:
     """Per question that some candidate answers: its text, its first 8 units (as embedded) and hits."""
     out = []
-    for row in calibrate.collect(svc, questions):
+    for row, q in zip(calibrate.collect(svc, questions), questions):
         top = row.candidates[:CANDIDATES]
-        hit = row.hit[:CANDIDATES]
+        hit = row.hit[:CANDIDATES] if label is None else np.array([label(c, q) for c in top], dtype=bool)
         if row.answerable and hit.any():
             out.append({"q": row.question, "units": [c.passage.chunk.text[c.start : min(c.end, c.start + UNIT_EMBED_CHARS)]
                                                      for c in top], "hit": hit})
@@ -78,6 +78,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     ap.add_argument("--work", type=Path, default=ROOT / "bench" / "results" / "calibrate" / "squad-v2",
                     help="where the SQuAD v2.0 corpus index lives (bench/calibrate.py's, reused)")
+    ap.add_argument("--docs-questions", type=Path, default=None,
+                    help="also train on these generated docs questions (not the ones calibrate.py fits on)")
+    ap.add_argument("--docs-repeat", type=int, default=1, help="times each docs question is seen per epoch")
     ap.add_argument("--dim", type=int, default=128)
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--batch", type=int, default=16)
@@ -113,6 +116,17 @@ def main(argv: list[str] | None = None) -> int:
              "questions, %d with one) in %.0fs", len(train_qs), len(train), CANDIDATES, sum(not q["is_impossible"] for q in fit),
              len(heldout), time.time() - t0)
 
+    if args.docs_questions:
+        fitted = {json.loads(line)["question"].lower() for line in calibrate.DOCS_GENERATED.open()}
+        extra = [{**q, "answers": [], "is_impossible": False} for q in map(json.loads, args.docs_questions.open())
+                 if q["question"].lower() not in fitted]
+        docs = args.data / "docs-corpus" / "docs"
+        dsettings = Settings(_env_file=None, index_dir=ROOT / "bench" / "results" / "calibrate" / "docs" / "all" / "index")
+        Index(dsettings, encoder).sync([docs])
+        dsvc = QAService(dsettings, encoder=encoder, calibration=without_head(), interaction=False)
+        dgroups = groups(dsvc, extra, calibrate.answers_generated)
+        log.info("%d generated docs questions (%d with a right unit in the first %d)", len(extra), len(dgroups), CANDIDATES)
+        train += dgroups * args.docs_repeat
     texts = sorted({t for g in train + heldout for t in (g["q"], *g["units"])})
     _, states = encoder.encode_with_states(texts)
     state = {t: torch.from_numpy(s.astype(np.float32)) for t, s in zip(texts, states)}
