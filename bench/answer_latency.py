@@ -2,6 +2,7 @@
 questions per variant, in rotating order, so machine load hits every variant alike), reported as
 ratios to the shipped one:
 
+- "without the head": the interaction head left out (its feature 0);
 - "BLAS threads free": numpy's BLAS left at its default thread count while answering (the
   service puts it on one thread, beside onnxruntime's).
 
@@ -37,14 +38,22 @@ def main() -> int:
     args = ap.parse_args()
     svc = QAService(Settings(_env_file=None, index_dir=args.index, answerer=args.answerer))
     questions = [q.q for q in load_doc_questions(args.questions)]
+    head = svc.answerer.head
 
     def shipped(q: str) -> None:
         svc.answer(q)
 
+    def without_head(q: str) -> None:
+        svc.answerer.head = None
+        try:
+            svc.answer(q)
+        finally:
+            svc.answerer.head = head
+
     def blas_free(q: str) -> None:
         svc._answer(q, None, None)  # the answer path without the one-BLAS-thread limit
 
-    variants = {"as shipped": shipped, "BLAS threads free": blas_free}
+    variants = {"as shipped": shipped, "without the head": without_head, "BLAS threads free": blas_free}
     for q in questions:  # warm up: models loaded, caches of the lexical side filled
         svc.answer(q)
     times: dict[str, list[float]] = {name: [] for name in variants}
@@ -54,7 +63,7 @@ def main() -> int:
         # must not slow the next one's questions (alternating per question measured that instead).
         for name in names[r % len(names):] + names[: r % len(names)]:
             for q in questions:
-                svc.encoder.query_vector.cache_clear()
+                svc.encoder.forget_queries()
                 t = time.perf_counter()
                 variants[name](q)
                 times[name].append(time.perf_counter() - t)

@@ -71,6 +71,14 @@ def corpus_folder(data: Path, work: Path, only: str | None = None) -> Path:
     return folder
 
 
+def fit_questions(data: Path, train_articles, limit: int = 1000) -> list[dict]:
+    """The SQuAD v2.0 questions the weights are fitted on: `limit` of the train articles', seeded
+    (train/train_interaction.py leaves them out of the interaction head's training)."""
+    train = set(train_articles)
+    pool = [q for q in map(json.loads, (data / "questions.jsonl").open()) if q["doc_id"] in train]
+    return random.Random(0).sample(pool, min(limit, len(pool)))
+
+
 @dataclass
 class Row:
     question: str
@@ -298,9 +306,8 @@ def main() -> int:
     svc = open_index(args.data, args.work / "squad-v2", encoder)
 
     train = set(json.loads((args.data.parent / "squad-splits.json").read_text())["train"])
-    pool = [q for q in map(json.loads, (args.data / "questions.jsonl").open()) if q["doc_id"] in train]
+    questions = fit_questions(args.data, train, args.limit)
     rng = random.Random(0)
-    questions = rng.sample(pool, min(args.limit, len(pool)))
     v11 = args.data.parent / "squad-v1.1-dev"
     titles = {json.loads(line)["title"] for line in (args.data / "corpus.jsonl").open()}
     other_docs = {d["doc_id"] for d in map(json.loads, (v11 / "corpus.jsonl").open())

@@ -14,6 +14,13 @@ from qa_bot.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
+# Issue 9's paraphrases of the seed article (each refused once) and a word the answer must hold.
+PARAPHRASES = {
+    "How many other nations supported the text as co-sponsors?": "107",
+    "Did the committee need a vote to adopt it?": "consensus",
+    "Who is the Russian envoy to the United States?": "Antonov",
+    "what did the two countries agree on at the UN?": "draft resolution",
+}
 
 
 def make_settings(index_dir: Path, **overrides) -> Settings:

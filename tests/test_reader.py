@@ -16,15 +16,9 @@ import pytest
 
 from qa_bot.reader import MODEL_DIR, Reader, ReaderError
 from qa_bot.service import QAService
-from tests.conftest import make_settings
+from tests.conftest import PARAPHRASES, make_settings
 
 MISSED = pytest.mark.xfail(strict=True, reason="issue 9 target not met by the shipped reader (models/reader/README.md)")
-PARAPHRASES = {  # issue 9: each was refused by the hand-fitted answerer
-    "How many other nations supported the text as co-sponsors?": "107",
-    "Did the committee need a vote to adopt it?": "consensus",
-    "Who is the Russian envoy to the United States?": "Antonov",
-    "what did the two countries agree on at the UN?": "draft resolution",
-}
 MISSED_PARAPHRASES = {"Who is the Russian envoy to the United States?"}  # a deputy representative is shown
 OFF_TOPIC = [
     "What is the capital of Australia?",

@@ -1,10 +1,11 @@
 """The extractive answerer: the best-supported sentences of the retrieved passages, each cited.
 
-It never writes a word that is not in the documents. Hand-fitted features (term coverage, rank,
-type match, MiniLM similarity) shortlist the sentences. Then either qa-bot's reader (a trained
-cross-encoder, `reader.py`) orders the shortlist and gives the probability that it answers the
-question at all, or (`QA_BOT_ANSWERER=features`) a small logistic model over the features does,
-with weights fitted by `bench/calibrate.py` (`calibration.json`).
+It never writes a word that is not in the documents. Features (term coverage, rank, type match,
+MiniLM similarity, the trained interaction head's score, `interaction.py`) rank the units. Then
+either (`QA_BOT_ANSWERER=features`, the default) a small logistic model over the features gives the
+probability that they answer the question at all, with weights fitted by `bench/calibrate.py`
+(`calibration.json`), or qa-bot's reader (a trained cross-encoder, `reader.py`) orders the
+shortlist and gives that probability.
 """
 
 from __future__ import annotations
@@ -12,8 +13,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
+import numpy as np
+
 from .calibration import Calibration
 from .features import RankFeatures, RefusalFeatures, weigh
+from .interaction import InteractionHead
 from .lexical import LexicalIndex, coverage, sentence_evidence
 from .question_kind import expected_type, type_match
 from .reader import Reader
@@ -56,13 +60,14 @@ class ExtractiveAnswerer:
 
     def __init__(self, lexical: LexicalIndex, encoder, calibration: Calibration, max_sentences: int = 2,
                  threshold: float | None = None, dense_candidates: int = 5, reader: Reader | None = None,
-                 reader_candidates: int = 8):
+                 reader_candidates: int = 8, head: InteractionHead | None = None):
         self.lexical = lexical
         self.encoder = encoder
         self.cal = calibration
         self.max_sentences = max_sentences
         self.reader = reader
         self.reader_candidates = reader_candidates
+        self.head = head  # None: the interaction feature is 0 (as when training a new head)
         default = reader.config.threshold if reader is not None else calibration.threshold
         self.threshold = default if threshold is None else threshold
         # Every sentence that may be shown must be scored in full (unscored ones rank too low).
@@ -83,7 +88,7 @@ class ExtractiveAnswerer:
                 f = RankFeatures(
                     coverage=ev.coverage, context_coverage=ev.context_coverage, passage_rr=1.0 / (rank + 1),
                     type_match=type_match(kind, p.chunk.text[ev.start : ev.end], question), novelty=ev.novelty,
-                    sentence_dense=0.0, passage_dense=p.dense,
+                    sentence_dense=0.0, passage_dense=p.dense, interaction=0.0,
                 )
                 rows.append(Candidate(rank, p, ev.start, ev.end, f, weigh(w, f), None if units is None else units[k]))
         # Only the lexically most promising sentences are worth an embedding each: the top 5 keep
@@ -93,10 +98,13 @@ class ExtractiveAnswerer:
         if top:
             # A unit's opening says what it is about; embedding a whole list or code block (up to
             # the model's 256-token window) made answering 3x slower for no gain in the feature.
-            vecs = self.encoder.encode([c.passage.chunk.text[c.start : min(c.end, c.start + UNIT_EMBED_CHARS)]
-                                        for c in top])
-            for i, (c, sim) in enumerate(zip(top, vecs @ self.encoder.query_vector(question))):
-                f = c.features._replace(sentence_dense=float(sim))
+            vecs, states = self.encoder.encode_with_states(
+                [c.passage.chunk.text[c.start : min(c.end, c.start + UNIT_EMBED_CHARS)] for c in top])
+            sims = vecs @ self.encoder.query_vector(question)
+            inter = (self.head.score(self.encoder.query_states(question), states) if self.head is not None
+                     else np.zeros(len(top)))
+            for i, (c, sim, x) in enumerate(zip(top, sims, inter)):
+                f = c.features._replace(sentence_dense=float(sim), interaction=float(x))
                 rows[i] = replace(c, features=f, score=weigh(w, f))
         rows.sort(key=lambda c: c.score, reverse=True)
         return rows

@@ -54,13 +54,27 @@ class Encoder:
         self.backend = backend
         self.cache_dir = Path(cache_dir or Path.home() / ".cache" / "qa-bot")
         self.batch_size = batch_size
-        # Retrieval and the answerer both need the question's vector: embed it once.
-        self.query_vector = lru_cache(maxsize=256)(self._query_vector)
+        # Retrieval and the answerer both need the question's vector and word-piece states:
+        # embed it once.
+        self._query = lru_cache(maxsize=256)(self._embed_query)
 
-    def _query_vector(self, text: str) -> np.ndarray:
-        vec = self.encode([text])[0]
+    def _embed_query(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        vecs, (states,) = self.encode_with_states([text])
+        vec = vecs[0]
         vec.setflags(write=False)  # shared by every caller of the cache
-        return vec
+        states.setflags(write=False)
+        return vec, states
+
+    def query_vector(self, text: str) -> np.ndarray:
+        return self._query(text)[0]
+
+    def query_states(self, text: str) -> np.ndarray:
+        """The question's word-piece states (see `encode_with_states`)."""
+        return self._query(text)[1]
+
+    def forget_queries(self) -> None:
+        """Empty the question cache (benchmarks that time embedding the question)."""
+        self._query.cache_clear()
 
     def load(self) -> None:
         """Load the model now rather than on the first text (threads would race to load it)."""
@@ -103,18 +117,37 @@ class Encoder:
                 on_batch(len(idx))
         return out
 
+    def encode_with_states(self, texts: list[str]) -> tuple[np.ndarray, list[np.ndarray]]:
+        """`encode(texts)` and, for each text, the model's output state of each of its word-pieces
+        ([CLS] and [SEP] left out), an array of shape (pieces, 384): what `interaction.py` reads."""
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        vecs = np.empty((len(texts), 384), dtype=np.float32)
+        states: list[np.ndarray] = [np.empty((0, 384), dtype=np.float32)] * len(texts)
+        for start in range(0, len(order), self.batch_size):
+            idx = order[start : start + self.batch_size]
+            hidden = self._hidden([texts[i] for i in idx])
+            vecs[idx] = _mean_pool(hidden)
+            for i, h in zip(idx, hidden):
+                states[i] = h[1:-1]
+        return vecs, states
+
     def _encode_batch(self, texts: list[str]) -> np.ndarray:
         if self.backend == "torch":
             return self._st_model.encode(texts, batch_size=len(texts), normalize_embeddings=True)
+        return _mean_pool(self._hidden(texts))
+
+    def _hidden(self, texts: list[str]) -> list[np.ndarray]:
+        """Each text's last hidden states, one row per word-piece, [CLS] and [SEP] included."""
+        if self.backend == "torch":
+            out = self._st_model.encode(texts, batch_size=len(texts), output_value="token_embeddings")
+            return [t.float().numpy() for t in out]
         enc = self.tokenizer.encode_batch(texts)
         ids = np.array([e.ids for e in enc], dtype=np.int64)
         mask = np.array([e.attention_mask for e in enc], dtype=np.int64)
         (hidden,) = self._session.run(
             None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
         )
-        summed = (hidden * mask[..., None]).sum(axis=1)
-        vecs = summed / np.maximum(mask.sum(axis=1, keepdims=True), 1)
-        return (vecs / np.linalg.norm(vecs, axis=1, keepdims=True)).astype(np.float32)
+        return [h[: m.sum()] for h, m in zip(hidden, mask)]
 
     @cached_property
     def _st_model(self):
@@ -142,6 +175,12 @@ class Encoder:
                 "first run: preparing the embedding model (ONNX export, about 15 s, once) in %s", self.cache_dir)
             export_onnx(path, quantize=self.backend == "onnx-int8")
         return path
+
+
+def _mean_pool(hidden: list[np.ndarray]) -> np.ndarray:
+    """sentence-transformers' pooling for this model: the mean of the word-piece states, L2-normalised."""
+    vecs = np.stack([h.mean(axis=0) for h in hidden])
+    return (vecs / np.linalg.norm(vecs, axis=1, keepdims=True)).astype(np.float32)
 
 
 def _quiet_transformers() -> None:

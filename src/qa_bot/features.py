@@ -29,6 +29,7 @@ class RankFeatures(NamedTuple):
     novelty: float  # 1 if it says anything the question does not already say
     sentence_dense: float  # cosine similarity to the question; 0 for units not embedded
     passage_dense: float  # its passage's cosine similarity to the question
+    interaction: float  # the interaction head's score (interaction.py); 0 for units not embedded
 
 
 class RefusalFeatures(NamedTuple):

@@ -15,6 +15,7 @@ from .embeddings import Encoder, make_encoder
 from .errors import InputError, StoreError
 from .explain import unmatched
 from .followup import condense as condense_by_rule
+from .interaction import shared_head
 from .llm import BackendUnavailable, make_backend
 from .manifest import INCOMPLETE
 from .reader import shared_reader
@@ -47,9 +48,10 @@ class QAService:
     threads answering at once (the Discord bot's) never race to open a store or a model."""
 
     def __init__(self, settings: Settings, index_dir: Path | None = None, encoder: Encoder | None = None,
-                 calibration: Calibration | None = None):
+                 calibration: Calibration | None = None, interaction: bool = True):
         """`calibration`: the weights to answer with instead of the shipped calibration.json
-        (bench/calibrate.py fits new ones starting from the defaults, so it must not need the old)."""
+        (bench/calibrate.py fits new ones starting from the defaults, so it must not need the old).
+        `interaction=False` leaves the interaction head out (train/train_interaction.py trains a new one)."""
         self.settings = settings
         self._calibration = calibration
         self.storage = Storage.open(settings, index_dir)
@@ -64,6 +66,7 @@ class QAService:
             self.backend_notice = f"The language model is unavailable: {exc}; showing the extractive answer."
             log.warning("%s", self.backend_notice)
         self.reader = shared_reader() if settings.answerer == "reader" else None
+        self.head = shared_head() if interaction else None
         self.generative = None  # GenerativeAnswerer when a backend is configured
         # Guards the swap of lexical/retriever/answerer, so a question never mixes two snapshots.
         self._lock = threading.Lock()
@@ -100,7 +103,7 @@ class QAService:
                 self.answerer = ExtractiveAnswerer(
                     lexical, self.encoder, calibration, self.settings.max_answer_sentences,
                     self.settings.refusal_threshold, reader=self.reader,
-                    reader_candidates=self.settings.reader_candidates,
+                    reader_candidates=self.settings.reader_candidates, head=self.head,
                 )
                 if self.backend is not None:
                     from .generative import GenerativeAnswerer, Prompts  # LangChain prompts load only when used
