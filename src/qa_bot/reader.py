@@ -87,8 +87,8 @@ class Reader:
             if threads:
                 opts.intra_op_num_threads = threads
             # The reader runs between two encoder runs; its threads spinning for more work beside
-            # the encoder's made reader answers 1.5x slower (p95 164 -> 115 ms in one run; README,
-            # "Answer latency").
+            # the encoder's made reader answers 1.5x slower (p95 164 -> 115 ms in one run;
+            # docs/benchmarks.md, "Answer latency").
             opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
             self._session = ort.InferenceSession(str(model), opts, providers=["CPUExecutionProvider"])
         except Exception as e:  # noqa: BLE001 - any failure here means one thing to the user
