@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -21,6 +24,14 @@ PARAPHRASES = {
     "Who is the Russian envoy to the United States?": "Antonov",
     "what did the two countries agree on at the UN?": "draft resolution",
 }
+
+
+def torch_modules_after(code: str) -> list[str]:
+    """The torch modules a fresh interpreter has imported after running `code` (a run-time path
+    must import none: torch costs seconds and is not needed to answer)."""
+    probe = code + "\nimport sys\nprint(sorted(m for m in sys.modules if m == 'torch' or m.startswith('torch.')))\n"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    return ast.literal_eval(out.stdout.strip().splitlines()[-1])
 
 
 def make_settings(index_dir: Path, **overrides) -> Settings:

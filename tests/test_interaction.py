@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import re
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 from qa_bot.interaction import HEAD_PATH, InteractionError, InteractionHead, shared_head
+from tests.conftest import torch_modules_after
 
 
 def test_head_file_matches_its_card():
@@ -60,16 +59,12 @@ def test_the_unit_that_answers_scores_higher(encoder, question, answer, distract
 
 
 def test_runtime_path_imports_no_torch():
-    code = (
-        "import sys\n"
+    assert torch_modules_after(
         "import numpy as np\n"
         "from qa_bot.interaction import shared_head\n"
         "s = shared_head().score(np.ones((3, 384), np.float32), [np.ones((5, 384), np.float32), np.zeros((0, 384))])\n"
         "assert s.shape == (2,) and s[1] == 0.0\n"
-        "print(sorted(m for m in sys.modules if m == 'torch' or m.startswith('torch.')))\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]", out.stdout
+    ) == []
 
 
 @pytest.mark.parametrize("damage", ["truncate", "delete", "wrong-shape"])

@@ -8,15 +8,13 @@ from __future__ import annotations
 import hashlib
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from qa_bot.reader import MODEL_DIR, Reader, ReaderError
 from qa_bot.service import QAService
-from tests.conftest import PARAPHRASES, make_settings
+from tests.conftest import PARAPHRASES, make_settings, torch_modules_after
 
 MISSED = pytest.mark.xfail(strict=True, reason="issue 9 target not met by the shipped reader (models/reader/README.md)")
 MISSED_PARAPHRASES = {"Who is the Russian envoy to the United States?"}  # a deputy representative is shown
@@ -42,15 +40,11 @@ def test_model_file_matches_its_model_card():
 
 
 def test_runtime_path_imports_no_torch(seed_index):
-    code = (
-        "import sys\n"
+    assert torch_modules_after(
         "from qa_bot.reader import shared_reader\n"
         "s = shared_reader().score('Who is the envoy?', ['Anatoly Antonov is the envoy.'], ['Anatoly Antonov is the envoy.'])\n"
         "assert 0.0 <= s.probabilities[0] <= 1.0 and 0.0 <= s.answered <= 1.0\n"
-        "print(sorted(m for m in sys.modules if m == 'torch' or m.startswith('torch.')))\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]", out.stdout
+    ) == []
 
 
 @pytest.mark.parametrize("question", [pytest.param(q, marks=MISSED) if q in MISSED_PARAPHRASES else q for q in PARAPHRASES])
