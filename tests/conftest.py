@@ -11,19 +11,16 @@ from pathlib import Path
 import pytest
 
 from qa_bot.embeddings import make_encoder
+from qa_bot.evaluate import load_cases
 from qa_bot.indexer import Index
 from qa_bot.service import QAService
 from qa_bot.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
+SEED_CASES = ROOT / "tests" / "cases" / "seeds.yaml"
 # Issue 9's paraphrases of the seed article (each refused once) and a word the answer must hold.
-PARAPHRASES = {
-    "How many other nations supported the text as co-sponsors?": "107",
-    "Did the committee need a vote to adopt it?": "consensus",
-    "Who is the Russian envoy to the United States?": "Antonov",
-    "what did the two countries agree on at the UN?": "draft resolution",
-}
+PARAPHRASES = {c.question: c.expect_any[0] for c in load_cases(SEED_CASES) if c.note == "paraphrase"}
 
 
 def torch_modules_after(code: str) -> list[str]:

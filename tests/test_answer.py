@@ -91,6 +91,18 @@ def test_only_rare_words_the_documents_lack_even_misspelt_count_as_never_mention
     assert lexical.unknown_words("Is Antonv the envoy?", 0.5) == ("envoy",)
 
 
+def test_the_noun_that_names_the_answer_kind_is_no_term(seed_service):
+    lexical = seed_service.answerer.lexical
+    # The answer holds a date, not the word "date": counting it made the right sentence look like
+    # it missed a third of the question (confidence 0.17, just above the threshold).
+    weights = lexical.term_weights("On what date did Putin and Biden strike their agreement?")
+    assert "date" not in weights and {"putin", "biden", "agreement"} <= weights.keys()
+    assert "year" not in lexical.term_weights("In which year was the draft adopted?")
+    # Where the noun is part of the subject, it stays.
+    assert "date" in lexical.term_weights("Which date format does the report use?")
+    assert "time" in lexical.term_weights("What time zone do the talks use?")
+
+
 def test_a_misspelt_question_is_still_answered(seed_service):
     lexical = seed_service.answerer.lexical
     # Searched (BM25) as the indexed term it misspells, the most frequent of the nearest.

@@ -17,9 +17,8 @@ from prompt_toolkit.output import DummyOutput
 
 from qa_bot.chat import run_chat
 from qa_bot.cli import cli
-from tests.conftest import ROOT
+from tests.conftest import ROOT, SEED_CASES
 
-CASES = ROOT / "tests" / "cases" / "seeds.yaml"
 
 
 def qa_bot(*args: str, index_dir: Path | None = None, env: dict | None = None, stdin: str | None = None):
@@ -95,7 +94,7 @@ def test_user_mistakes_are_one_line_not_a_traceback(tmp_path, args, env, message
 
 
 def test_eval_passes_on_the_canned_cases(seed_index):
-    r = qa_bot("eval", "--json", str(CASES), index_dir=seed_index)
+    r = qa_bot("eval", "--json", str(SEED_CASES), index_dir=seed_index)
     result = json.loads(r.stdout)
     failed = [(c["question"], c["problems"]) for c in result["cases"] if not c["passed"]]
     assert failed == [] and r.returncode == 0

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .question_kind import type_nouns
 from .schema import Chunk
 from .text import sentence_spans, specificity, term_pairs, terms
 
@@ -109,10 +110,14 @@ class LexicalIndex:
         """How much each question term matters (0..1): rare in the corpus and in English.
 
         Corpus idf alone is unreliable in small folders (every word missing from five chunks
-        looks as rare as a name), so it is scaled by the word's rarity in general English.
+        looks as rare as a name), so it is scaled by the word's rarity in general English. A noun
+        that names the answer's kind ("what year") is no term: the answer holds a year instead.
         """
+        skip = type_nouns(question)
         weights: dict[str, float] = {}
         for word, term in term_pairs(question):
+            if word.lower() in skip:
+                continue
             w = self.idf(term) / self.max_idf * specificity(word)
             weights[term] = max(weights.get(term, 0.0), w)
         return weights

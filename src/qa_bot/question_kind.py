@@ -23,15 +23,25 @@ _CODE = re.compile(r"```|~~~|^ {4,}\S|`[^`\n]+`", re.MULTILINE)
 _PATH = re.compile(r"`[^`\n]*[/\\%$~][^`\n]*`")
 # The kinds an answer must hold (an LLM answer without one is wrong); "command" only ranks.
 REQUIRED = frozenset({"number", "time", "name", "place"})
+_TIME_NOUNS = r"year|date|day|month|century|decade|time"
+_NUMBER_NOUNS = r"percentage|number|amount"
+# "In what year did", "what percentage of": the noun only names the answer's kind; in "which date
+# format" or "what time zone" it is part of what is asked about.
+_TYPE_NOUN = re.compile(
+    rf"\b(?:what|which) ((?:{_TIME_NOUNS}|{_NUMBER_NOUNS})s?)"
+    r"(?=\s+(?:did|does|do|was|is|were|are|will|would|can|could|should|has|have|had|of|in|on|at|for|the|a|an)\b"
+    r"|\s*[?.!]|\s*$)",
+    re.IGNORECASE,
+)
 
 
 def expected_type(question: str) -> str | None:
     """"number", "time", "name", "place" or "command", as the question's wording asks; None for
     other questions."""
     q = question.lower()
-    if re.search(r"\bhow (many|much|long|old|far|big|large|tall|high|often)\b|\b(what|which) (percentage|number|amount)s?\b", q):
+    if re.search(rf"\bhow (many|much|long|old|far|big|large|tall|high|often)\b|\b(what|which) ({_NUMBER_NOUNS})s?\b", q):
         return "number"
-    if re.search(r"\bwhen\b|\b(what|which) (year|date|day|month|century|decade|time)s?\b", q):
+    if re.search(rf"\bwhen\b|\b(what|which) ({_TIME_NOUNS})s?\b", q):
         return "time"
     if re.search(r"\bwho(m|se)?\b", q):
         return "name"
@@ -40,6 +50,12 @@ def expected_type(question: str) -> str | None:
     if _HOWTO.search(q):
         return "command"
     return None
+
+
+def type_nouns(question: str) -> frozenset[str]:
+    """The nouns that only name the kind of answer asked for ("on what date", "which year"): the
+    answer holds a date, not the word, so they are not terms a sentence must hold."""
+    return frozenset(m.group(1).lower() for m in _TYPE_NOUN.finditer(question))
 
 
 def type_match(kind: str | None, sentence: str, question: str) -> float:
