@@ -55,12 +55,14 @@ def open_index(data: Path, work: Path, encoder, only: str | None = None) -> QASe
     return open_folder(corpus_folder(data, work, only), work, encoder)
 
 
-def open_folder(folder: Path, work: Path, encoder) -> QAService:
+def open_folder(folder: Path, work: Path, encoder, calibration: Calibration | None = None,
+                interaction: bool = True) -> QAService:
+    """Index `folder` under `work` (a no-op sync once indexed) and open it with `calibration`,
+    by default the default weights, not the shipped file's: a stale calibration.json (one whose
+    feature names differ from the code's) must not stop the run that replaces it."""
     settings = Settings(_env_file=None, index_dir=work / "index")
     Index(settings, encoder).sync([folder])
-    # The default weights, not the shipped file's: a stale calibration.json (one whose feature
-    # names differ from the code's) must not stop the run that replaces it.
-    return QAService(settings, encoder=encoder, calibration=Calibration())
+    return QAService(settings, encoder=encoder, calibration=calibration or Calibration(), interaction=interaction)
 
 
 def corpus_folder(data: Path, work: Path, only: str | None = None) -> Path:

@@ -13,8 +13,8 @@ calibrate.py fits on or one of bench/docs-questions.yaml's), each seen 5 times p
 SQuAD alone taught the head Wikipedia prose and cost the docs set answers. Each question is asked
 of an index of its whole corpus, as at run time, and its candidates are the first 8 answer units of
 the answerer's ranking without the head, with the weights qa-bot shipped before it (6eb4b0f; pinned
-here, since the shipped ones are fitted after the head, with it); the units that hold a gold answer are positives. Trained
-listwise (softmax over the 8) with AdamW. The states are the shipped int8 encoder's, so training
+here, since the shipped ones are fitted after the head, with it); the units that hold a gold answer
+are positives. Trained listwise (softmax over the 8) with AdamW. The states are the shipped int8 encoder's, so training
 sees what the answerer sees.
 
 Writes head.npz, manifest.json (input hashes, counts, seed, metrics), train.log and the card
@@ -43,7 +43,6 @@ import calibrate  # noqa: E402  (bench/calibrate.py: its fit questions, index an
 from qa_bot.answer import UNIT_EMBED_CHARS  # noqa: E402
 from qa_bot.calibration import Calibration  # noqa: E402
 from qa_bot.embeddings import make_encoder  # noqa: E402
-from qa_bot.indexer import Index  # noqa: E402
 from qa_bot.service import QAService  # noqa: E402
 from qa_bot.settings import Settings  # noqa: E402
 
@@ -106,10 +105,9 @@ def main(argv: list[str] | None = None) -> int:
     held = {q["question"] for q in fit}
     train_qs = [q for q in map(json.loads, (squad / "questions.jsonl").open())
                 if q["doc_id"] in set(splits["train"]) and not q["is_impossible"] and q["question"] not in held]
-    settings = Settings(_env_file=None, index_dir=args.work / "index")
-    encoder = make_encoder(settings)
-    Index(settings, encoder).sync([calibrate.corpus_folder(squad, args.work)])  # a no-op once indexed
-    svc = QAService(settings, encoder=encoder, calibration=BEFORE_HEAD, interaction=False)
+    encoder = make_encoder(Settings(_env_file=None))
+    svc = calibrate.open_folder(calibrate.corpus_folder(squad, args.work), args.work, encoder, BEFORE_HEAD,
+                                interaction=False)
     train, heldout = groups(svc, train_qs), groups(svc, [q for q in fit if not q["is_impossible"]])
     log.info("%d train-article questions (%d with a gold unit in the first %d); %d held out (calibrate's fit "
              "questions, %d with one) in %.0fs", len(train_qs), len(train), CANDIDATES, sum(not q["is_impossible"] for q in fit),
@@ -120,10 +118,8 @@ def main(argv: list[str] | None = None) -> int:
         fitted = {json.loads(line)["question"].lower() for line in calibrate.DOCS_GENERATED.open()}
         extra = [{**q, "answers": [], "is_impossible": False} for q in map(json.loads, args.docs_questions.open())
                  if q["question"].lower() not in fitted]
-        docs = args.data / "docs-corpus" / "docs"
-        dsettings = Settings(_env_file=None, index_dir=ROOT / "bench" / "results" / "calibrate" / "docs" / "all" / "index")
-        Index(dsettings, encoder).sync([docs])
-        dsvc = QAService(dsettings, encoder=encoder, calibration=BEFORE_HEAD, interaction=False)
+        dsvc = calibrate.open_folder(args.data / "docs-corpus" / "docs", ROOT / "bench" / "results" / "calibrate" / "docs"
+                                     / "all", encoder, BEFORE_HEAD, interaction=False)
         dgroups = groups(dsvc, extra, calibrate.answers_generated)
         log.info("%d generated docs questions (%d with a right unit in the first %d)", len(extra), len(dgroups), CANDIDATES)
         train += dgroups * args.docs_repeat
