@@ -36,8 +36,9 @@ import numpy as np
 import yaml
 from common import load_articles, normalize, overlaps, write_corpus  # bench/common.py
 
-from qa_bot.answer import UNKNOWN_WORD_SPECIFICITY, ExtractiveAnswerer
+from qa_bot.answer import DENSE_CANDIDATES, UNKNOWN_WORD_SPECIFICITY, ExtractiveAnswerer
 from qa_bot.calibration import FEATURES, Calibration
+from qa_bot.features import RankFeatures
 from qa_bot.embeddings import make_encoder
 from qa_bot.indexer import Index
 from qa_bot.service import QAService
@@ -92,8 +93,13 @@ class Row:
     answerer: ExtractiveAnswerer  # the one of the index the question was asked of
 
 
-def collect(svc: QAService, questions: list[dict]) -> list[Row]:
+def collect(svc: QAService, questions: list[dict], embed_all: bool = False) -> list[Row]:
+    """Each question's candidates with their features; `embed_all`: the embedding features of every
+    candidate, not only of the answerer's shortlist (`shortlisted` then picks the shortlist that
+    the weights being fitted would make); the service's answerer keeps embedding every one."""
     rows = []
+    if embed_all:
+        svc.answerer.dense_candidates = 10**6
     for q in questions:
         passages = svc.retriever.retrieve(q["question"])
         cands = svc.answerer.candidates(q["question"], passages)
@@ -114,7 +120,7 @@ def docs_rows(docs: Path, work: Path, encoder, rerank: np.ndarray) -> list[Row]:
             questions.append({**q, "answers": []})
     svc = open_folder(docs, work / "all", encoder)
     svc.retriever.weights = rerank
-    rows = collect(svc, [{**q, "is_impossible": False} for q in questions])
+    rows = collect(svc, [{**q, "is_impossible": False} for q in questions], embed_all=True)
     for r, q in zip(rows, questions):
         r.hit = np.array([answers_generated(c, q) for c in r.candidates], dtype=bool)
     for fold in sorted({q["fold"] for q in questions}):
@@ -125,7 +131,7 @@ def docs_rows(docs: Path, work: Path, encoder, rerank: np.ndarray) -> list[Row]:
                             if str((Path(d) / n).relative_to(docs)) in gone])
         svc = open_folder(folder, work / f"without-{fold}", encoder)
         svc.retriever.weights = rerank
-        rows += collect(svc, [{**q, "is_impossible": True} for q in questions if q["fold"] == fold])
+        rows += collect(svc, [{**q, "is_impossible": True} for q in questions if q["fold"] == fold], embed_all=True)
     return rows
 
 
@@ -137,30 +143,51 @@ def answers_generated(candidate, q: dict) -> bool:
     return candidate.passage.chunk.path.endswith("/" + q["file"]) and len(want & have) >= 0.6 * len(want) > 0
 
 
+EMBEDDED = [FEATURES["rank"].index(name) for name in ("sentence_dense", "interaction")]
+
+
+def shortlisted(f: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Scores and features of candidates (rows of `f`, every one embedded) as the answerer makes
+    them under weights `w`: it embeds only its DENSE_CANDIDATES best by the other features, and the
+    rest score without the embedding features. Fitting on features from another weighting's
+    shortlist favoured weights that would have embedded other units (passage rank 0.25 -> 0)."""
+    plain = f.copy()
+    plain[:, EMBEDDED] = 0.0
+    top = np.argsort(-(plain @ w), kind="stable")[:DENSE_CANDIDATES]
+    plain[top] = f[top]
+    return plain @ w, plain
+
+
 def fit_top1(groups: list[list[tuple[np.ndarray, np.ndarray]]], start: tuple[float, ...],
-             min_gain: float = 0.005) -> tuple[np.ndarray, float]:
+             min_gain: float = 0.005, score=lambda f, w: f @ w) -> tuple[np.ndarray, float]:
     """Coordinate ascent on the share of items whose top-scoring row is a hit, averaged over groups
     (each data source counts the same, however many items it has).
 
     An item is (features, hit), one row per choice; the first weight stays 1 (scale). A weight
-    moves only for a gain of `min_gain` or more: the optimum is flat, and moves worth one or two
-    questions of the fit (the dense weight 0.5 -> 0.2 for 0.002) cost as much on held-out ones.
+    moves only for a gain of `min_gain` or more that both halves of every group (alternate items)
+    share: the optimum is flat, and moves worth one or two questions of the fit (the dense weight
+    0.5 -> 0.2 for 0.002; passage rank and type match 0.25, 0.15 -> 0 for 0.005 each, gained on
+    one half) cost as much on held-out ones.
     """
 
-    def accuracy(w):
-        return float(np.mean([np.mean([h[np.argmax(f @ w)] for f, h in data]) for data in groups if data]))
+    def accuracy(w, half=None):
+        return float(np.mean([np.mean([h[np.argmax(score(f, w))] for f, h in data[half]]) for data in groups
+                              if data[half]]))
 
+    halves = (slice(0, None, 2), slice(1, None, 2))
     w = np.array(start, dtype=np.float64)
-    best = accuracy(w)
+    best = accuracy(w, slice(None))
+    best_halves = [accuracy(w, h) for h in halves]
     grid = [0.0, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0]
     for _ in range(3):
         for i in range(1, len(w)):
             for v in grid:
                 trial = w.copy()
                 trial[i] = v
-                acc = accuracy(trial)
-                if acc >= best + min_gain:
-                    best, w = acc, trial
+                acc = accuracy(trial, slice(None))
+                trial_halves = [accuracy(trial, h) for h in halves]
+                if acc >= best + min_gain and all(t > b for t, b in zip(trial_halves, best_halves)):
+                    best, best_halves, w = acc, trial_halves, trial
     return w, best
 
 
@@ -191,8 +218,9 @@ def refusal_matrix(rows: list[Row], w: np.ndarray):
         if not r.candidates:
             X.append([0.0] * len(FEATURES["refusal"]))
         else:
-            b = int(np.argmax(r.features @ w))
-            best = replace(r.candidates[b], score=float(r.features[b] @ w))
+            scores, feats = shortlisted(r.features, w)
+            b = int(np.argmax(scores))
+            best = replace(r.candidates[b], features=RankFeatures(*feats[b]), score=float(scores[b]))
             X.append(r.answerer.refusal_features(r.question, r.passages, best))
         y.append(1.0 if r.answerable else 0.0)
     return np.array(X), np.array(y)
@@ -226,6 +254,9 @@ def refusal_stats(refuse: np.ndarray, y: np.ndarray, weight: np.ndarray) -> dict
     }
 
 
+L2_GRID = (1e-3, 3e-3, 1e-2, 3e-2, 1e-1)
+
+
 def choose_threshold(prob: np.ndarray, y: np.ndarray, weight: np.ndarray, natural: np.ndarray,
                      min_answer_recall: float, min_natural_recall: float) -> tuple[float, dict]:
     """Best (sample-weighted) refusal F1, positive = should refuse, keeping both answer-recall floors.
@@ -234,11 +265,8 @@ def choose_threshold(prob: np.ndarray, y: np.ndarray, weight: np.ndarray, natura
     both floors, the natural floor wins (users paraphrase) and the F1 is what it is.
     """
     options = []
-    print("threshold  refusal-F1  answer-recall  natural-recall")
-    for i, t in enumerate(np.linspace(0.02, 0.95, 187)):
+    for t in np.linspace(0.02, 0.95, 187):
         stats = refusal_stats(prob < t, y, weight) | {"natural_recall": float(np.mean(natural >= t))}
-        if i % 10 == 0:
-            print(f"{t:9.2f}  {stats['f1']:10.3f}  {stats['answer_recall']:13.3f}  {stats['natural_recall']:14.3f}")
         if stats["natural_recall"] >= min_natural_recall:
             options.append((stats["answer_recall"] >= min_answer_recall, stats["f1"], float(t), stats))
     if not options:
@@ -247,16 +275,44 @@ def choose_threshold(prob: np.ndarray, y: np.ndarray, weight: np.ndarray, natura
     return t, stats
 
 
-def canned_floor(cases: Path, work: Path, encoder, rerank: np.ndarray, w: np.ndarray, coef: np.ndarray,
-                 bias: float) -> float:
-    """Just below the lowest answerability of the canned cases that expect an answer, asked of
-    seeds/ (a one-article folder): the regression suite users run must keep passing."""
+def canned_matrix(cases: Path, work: Path, encoder, rerank: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Refusal features of the canned cases that expect an answer, asked of seeds/ (a one-article
+    folder): the threshold stays below all of them, so the regression suite users run keeps passing."""
     questions = [{"question": c["question"], "answers": [], "is_impossible": False}
                  for c in yaml.safe_load(cases.read_text())["cases"] if not c.get("refuse")]
     svc = open_folder(ROOT / "seeds", work, encoder)
     svc.retriever.weights = rerank
-    X, _ = refusal_matrix(collect(svc, questions), w)
-    return float(np.min(1 / (1 + np.exp(-(X @ coef + bias))))) - 0.005
+    return refusal_matrix(collect(svc, questions, embed_all=True), w)[0]
+
+
+@dataclass
+class RefusalFit:
+    l2: float
+    coef: np.ndarray
+    bias: float
+    fitted: float  # the threshold choose_threshold picks
+    threshold: float  # that, lowered below the canned cases where they need it
+    stats: dict  # refusal on the fitting set at `threshold`
+
+
+def fit_refusal(X: np.ndarray, y: np.ndarray, weight: np.ndarray, Xn: np.ndarray, canned: np.ndarray,
+                args: argparse.Namespace) -> RefusalFit:
+    """The answerability model whose refusal F1 on the fitting set is best at the threshold the
+    floors leave it, over a few L2 strengths. The features are collinear (best_score sums the
+    others), so with almost no penalty the weights follow SQuAD's near misses (high term coverage,
+    negative weights for it) and rank a paraphrase of seeds/ below them: its canned floor then held
+    the threshold far below the fitted one (0.139 for 0.205, F1 0.13 for 0.31)."""
+    fits = []
+    for l2 in L2_GRID:
+        coef, bias = fit_logistic(X, y, weight, l2=l2)
+        prob, natural = (1 / (1 + np.exp(-(A @ coef + bias))) for A in (X, Xn))
+        fitted, _ = choose_threshold(prob, y, weight, natural, args.min_answer_recall, args.min_natural_recall)
+        threshold = min(fitted, float(np.min(1 / (1 + np.exp(-(canned @ coef + bias))))) - 0.005)
+        stats = refusal_stats(prob < threshold, y, weight)
+        print(f"L2 {l2:g}: fitted threshold {fitted:.3f}, after the canned floor {threshold:.3f}, refusal F1 "
+              f"{stats['f1']:.3f} at answer recall {stats['answer_recall']:.3f}")
+        fits.append(RefusalFit(l2, coef, bias, fitted, threshold, stats))
+    return max(fits, key=lambda f: f.stats["f1"])
 
 
 def print_thresholds(prob: np.ndarray, y: np.ndarray, n_docs: int, natural: np.ndarray, fitted: float) -> None:
@@ -319,22 +375,22 @@ def main() -> int:
     questions += off_topic_qs
     rerank = fit_rerank(svc, questions)
     svc.retriever.weights = rerank
-    rows = collect(svc, questions)
+    rows = collect(svc, questions, embed_all=True)
     print(f"collected features for {len(rows)} questions in {time.time() - t0:.0f}s")
 
     natural_svc = open_index(args.natural, args.work / "nq", encoder)
     natural_svc.retriever.weights = rerank
     natural_qs = [q for q in map(json.loads, (args.natural / "questions.jsonl").open()) if not q["is_impossible"]]
     paraphrased = [{**q, "is_impossible": False} for q in map(json.loads, PARAPHRASED.open()) if q["doc_id"] in train]
-    natural_rows = collect(natural_svc, natural_qs) + collect(svc, paraphrased)
+    natural_rows = collect(natural_svc, natural_qs, embed_all=True) + collect(svc, paraphrased, embed_all=True)
     for doc_id in sorted({q["doc_id"] for q in paraphrased}):  # a small folder: one article
         single = open_index(args.data, args.work / "single" / doc_id, encoder, only=doc_id)
         single.retriever.weights = rerank
-        natural_rows += collect(single, [q for q in paraphrased if q["doc_id"] == doc_id])
+        natural_rows += collect(single, [q for q in paraphrased if q["doc_id"] == doc_id], embed_all=True)
 
     docs = docs_rows(args.data.parent / "docs-corpus" / "docs", args.work / "docs", encoder, rerank)
     w, best = fit_top1([[(r.features, r.hit) for r in source if r.answerable and r.hit.any()] for source in (rows, docs)],
-                       Calibration().rank_weights)
+                       Calibration().rank_weights, score=lambda f, w: shortlisted(f, w)[0])
     print(f"sentence ranking: top sentence holds the answer for {best:.3f} of answerable questions "
           f"whose passages hold it (mean of SQuAD and generated docs questions)")
     X, y = refusal_matrix(rows, w)
@@ -342,21 +398,17 @@ def main() -> int:
     Xn, _ = refusal_matrix(natural_rows, w)
     # Refusing a natural question whose answer would be wrong anyway loses nothing: the floor
     # counts only those the top sentence answers.
-    Xn = Xn[[bool(r.candidates) and bool(r.hit[int(np.argmax(r.features @ w))]) for r in natural_rows]]
+    Xn = Xn[[bool(r.candidates) and bool(r.hit[int(np.argmax(shortlisted(r.features, w)[0]))]) for r in natural_rows]]
     # SQuAD's near misses and the docs questions weigh the same in the fit and in the F1.
     weight = np.r_[np.full(len(y), 0.5 / len(y)), np.full(len(yd), 0.5 / len(yd))]
     X, y = np.vstack([X, Xd]), np.r_[y, yd]
-    coef, bias = fit_logistic(X, y, weight)
+    fit = fit_refusal(X, y, weight, Xn, canned_matrix(args.canned, args.work / "seeds", encoder, rerank, w), args)
+    coef, bias, threshold = fit.coef, fit.bias, fit.threshold
     prob = 1 / (1 + np.exp(-(X @ coef + bias)))
     natural = 1 / (1 + np.exp(-(Xn @ coef + bias)))
     np.savez(scores, prob=prob, y=y, weight=weight, natural=natural, X=X, Xn=Xn)
-    threshold, stats = choose_threshold(prob, y, weight, natural, args.min_answer_recall, args.min_natural_recall)
-    print(f"fitted threshold {threshold:.3f}, refusal on the fitting set: "
-          + ", ".join(f"{k} {v:.3f}" for k, v in stats.items()))
-    canned = canned_floor(args.canned, args.work / "seeds", encoder, rerank, w, coef, bias)
-    if canned < threshold:
-        print(f"threshold lowered to {canned:.3f} to keep the canned cases of {args.canned.name} answered")
-        threshold = canned
+    print(f"chose L2 {fit.l2:g}: threshold {threshold:.3f} (fitted {fit.fitted:.3f}), refusal on the fitting set: "
+          + ", ".join(f"{k} {v:.3f}" for k, v in fit.stats.items()))
     print_thresholds(prob, y, len(yd), natural, threshold)
     unknown_word_table({"SQuAD v2.0": rows, "generated docs": docs, "natural": natural_rows})
     OUT.write_text(json.dumps({
@@ -365,7 +417,7 @@ def main() -> int:
                      f"{int(yd.sum())} generated docs questions (train/docs_questions.py), each asked with and without "
                      f"its files; threshold keeps {args.min_natural_recall:.0%} of the natural questions (NQ subset, "
                      f"paraphrased v2.0) that the top sentence answers answered, and every answerable canned case of "
-                     f"{args.canned.name} answered",
+                     f"{args.canned.name} answered; L2 {fit.l2:g} (of {', '.join(map(str, L2_GRID))}: best refusal F1 there)",
         **named_weights("rerank", rerank),
         **named_weights("rank", w),
         **named_weights("refusal", coef),

@@ -11,7 +11,9 @@ from qa_bot.answer import REFUSAL_TEXT
 from qa_bot.errors import InputError
 from qa_bot.indexer import Index
 from qa_bot.service import QAService
-from qa_bot.text import sentence_spans
+from qa_bot.lexical import LexicalIndex, sentence_evidence
+from qa_bot.schema import Chunk
+from qa_bot.text import sentence_spans, terms
 from tests.conftest import PARAPHRASES, make_settings
 from tests.pdfgen import write_pdf
 
@@ -101,6 +103,28 @@ def test_the_noun_that_names_the_answer_kind_is_no_term(seed_service):
     # Where the noun is part of the subject, it stays.
     assert "date" in lexical.term_weights("Which date format does the report use?")
     assert "time" in lexical.term_weights("What time zone do the talks use?")
+
+
+def test_contractions_typed_without_apostrophe_are_no_terms():
+    # Rare in documentation, so corpus idf made "whats" the heaviest word of "whats a profile".
+    assert terms("whats a profile, what's a catalog, dont and isnt") == ["profil", "catalog"]
+    assert terms("the user ID") == ["user", "id"]  # a contraction's twin that is a word of its own
+
+
+def test_terms_a_document_is_about_count_as_present_in_each_of_its_units():
+    def chunk(n: int, path: str, text: str, context: str = "") -> Chunk:
+        return Chunk(f"{path}{n}", path, text, 0, len(text), 1, 1, None, None, context)
+
+    about = [chunk(i, "/d/oscal.md", f"OSCAL work item {i} covers catalogs.") for i in range(8)]
+    profile = chunk(8, "/d/oscal.md", "A profile is a selection of controls from catalogs.")
+    other = chunk(0, "/d/notes.md", "A profile picture is shown.", context="Accounts > Profile")
+    lexical = LexicalIndex.build([*about, profile, other])
+    weights = lexical.term_weights("whats a profile in oscal")
+    assert lexical.topic_terms(profile, weights) == {"oscal"}  # in 8 of the file's 9 chunks
+    assert lexical.topic_terms(other, weights) == {"profil"}  # its heading path, not its file
+    literal = sentence_evidence(profile.text, weights)[0].coverage
+    topical = sentence_evidence(profile.text, weights, given=lexical.topic_terms(profile, weights))[0]
+    assert literal < topical.coverage == topical.context_coverage == 1.0
 
 
 def test_a_misspelt_question_is_still_answered(seed_service):

@@ -33,6 +33,9 @@ REFUSAL_TEXT = "I could not find the answer to that in the documents."
 # it refuses 1 of 503 answerable SQuAD questions and none of 279 generated docs and natural ones.
 UNKNOWN_WORD_SPECIFICITY = 0.7
 UNIT_EMBED_CHARS = 240  # about 60 word-pieces: most sentences whole, a long unit's opening
+# Only the lexically most promising units are worth an embedding each: the top 5 keep the
+# first-sentence share of the top 8 (SQuAD, within 0.003) at two thirds of the cost.
+DENSE_CANDIDATES = 5
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
@@ -59,7 +62,7 @@ class ExtractiveAnswerer:
     """Picks the sentences that best answer the question; decides whether to answer at all."""
 
     def __init__(self, lexical: LexicalIndex, encoder, calibration: Calibration, max_sentences: int = 2,
-                 threshold: float | None = None, dense_candidates: int = 5, reader: Reader | None = None,
+                 threshold: float | None = None, dense_candidates: int = DENSE_CANDIDATES, reader: Reader | None = None,
                  reader_candidates: int = 8, head: InteractionHead | None = None):
         self.lexical = lexical
         self.encoder = encoder
@@ -84,15 +87,14 @@ class ExtractiveAnswerer:
         for rank, p in enumerate(passages):
             units = p.chunk.units
             spans = None if units is None else [(u.start, u.end) for u in units]
-            for k, ev in enumerate(sentence_evidence(p.chunk.text, weights, spans)):
+            topic = self.lexical.topic_terms(p.chunk, weights)
+            for k, ev in enumerate(sentence_evidence(p.chunk.text, weights, spans, topic)):
                 f = RankFeatures(
                     coverage=ev.coverage, context_coverage=ev.context_coverage, passage_rr=1.0 / (rank + 1),
                     type_match=type_match(kind, p.chunk.text[ev.start : ev.end], question), novelty=ev.novelty,
                     sentence_dense=0.0, passage_dense=p.dense, interaction=0.0,
                 )
                 rows.append(Candidate(rank, p, ev.start, ev.end, f, weigh(w, f), None if units is None else units[k]))
-        # Only the lexically most promising sentences are worth an embedding each: the top 5 keep
-        # the first-sentence share of the top 8 (SQuAD, within 0.003) at two thirds of the cost.
         rows.sort(key=lambda c: c.score, reverse=True)
         top = rows[: self.dense_candidates]
         if top:
@@ -124,6 +126,7 @@ class ExtractiveAnswerer:
             type_match=f.type_match,
             passage_coverage=coverage(weights, in_passage),
             missing_idf=max((w for t, w in weights.items() if t not in in_passage), default=0.0),
+            interaction=f.interaction,
         )
 
     def answerable(self, question: str, passages: list[Passage], best: Candidate | None) -> float:

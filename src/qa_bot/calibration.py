@@ -23,7 +23,7 @@ class Calibration:
 
     rerank_weights: tuple[float, ...] = (1.0, 0.5, 0.5, 0.5)
     rank_weights: tuple[float, ...] = (1.0, 0.35, 0.25, 0.15, 0.1, 1.0, 0.3, 1.5)
-    refusal_weights: tuple[float, ...] = (0.0, 3.0, 1.0, 6.0, 2.0, 1.0, 1.0, -1.0)
+    refusal_weights: tuple[float, ...] = (0.0, 3.0, 1.0, 6.0, 2.0, 1.0, 1.0, -1.0, 0.0)
     refusal_bias: float = -5.0
     threshold: float = 0.5
 

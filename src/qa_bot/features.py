@@ -43,6 +43,7 @@ class RefusalFeatures(NamedTuple):
     type_match: float
     passage_coverage: float  # share of the question's term weight the best unit's passage holds
     missing_idf: float  # the highest weight among the question terms that passage lacks
+    interaction: float  # the best unit's interaction head score: a trained match, not term overlap
 
 
 def weigh(weights: Iterable[float], features: Iterable[float]) -> float:

@@ -18,6 +18,7 @@ from .text import sentence_spans, specificity, term_pairs, terms
 # A word at least this rare in English (Zipf 3 or less) that no chunk holds may be a misspelling:
 # "recieve" is 2.75, "adress" 2.4, "pyhton" unknown, where "mac" is 4.5 and "forge" 3.8.
 MISSPELLING_SPECIFICITY = 0.6
+TOPIC_MIN_CHUNKS = 8  # a file this small has no topic apart from what each chunk says
 
 
 class LexicalIndex:
@@ -29,6 +30,10 @@ class LexicalIndex:
         self.by_id = {c.id: c for c in chunks}
         self._df = df
         self._near: dict[str, str | None] = {}  # term no chunk holds -> the indexed term it may misspell
+        self._by_path: dict[str, list[Chunk]] = {}
+        for c in chunks:
+            self._by_path.setdefault(c.path, []).append(c)
+        self._file_terms: dict[str, tuple[int, dict[str, int]]] = {}
 
     @classmethod
     def build(cls, chunks: list[Chunk]) -> LexicalIndex:
@@ -122,6 +127,26 @@ class LexicalIndex:
             weights[term] = max(weights.get(term, 0.0), w)
         return weights
 
+    def topic_terms(self, chunk: Chunk, weights: dict[str, float]) -> set[str]:
+        """The question's terms that the chunk's document is about: in its heading path, or in at
+        least half of its file's chunks. A unit need not repeat them ("a profile is ..." in a
+        document on OSCAL answers "what's a profile in OSCAL")."""
+        given = set(terms(chunk.context)) if chunk.context else set()
+        n, counts = self._file_counts(chunk.path)
+        if n >= TOPIC_MIN_CHUNKS:
+            given.update(t for t in weights if counts.get(t, 0) * 2 >= n)
+        return given & set(weights)
+
+    def _file_counts(self, path: str) -> tuple[int, dict[str, int]]:
+        """(chunks of the file, chunks holding each term), computed once per file."""
+        if path not in self._file_terms:
+            counts: dict[str, int] = {}
+            for c in self._by_path.get(path, ()):
+                for t in set(terms(c.indexed_text)):
+                    counts[t] = counts.get(t, 0) + 1
+            self._file_terms[path] = (len(self._by_path.get(path, ())), counts)
+        return self._file_terms[path]
+
     @property
     def max_idf(self) -> float:
         """The idf of a term no chunk contains."""
@@ -160,11 +185,12 @@ class SentenceEvidence:
         return 0.7 * self.coverage + 0.3 * self.context_coverage
 
 
-def sentence_evidence(text: str, weights: dict[str, float],
-                      spans: list[tuple[int, int]] | None = None) -> list[SentenceEvidence]:
-    """Evidence for each sentence of `text` (or each of the given spans, e.g. answer units)."""
+def sentence_evidence(text: str, weights: dict[str, float], spans: list[tuple[int, int]] | None = None,
+                      given: set[str] = frozenset()) -> list[SentenceEvidence]:
+    """Evidence for each sentence of `text` (or each of the given spans, e.g. answer units);
+    `given` terms count as present in every sentence (the document's topic)."""
     spans = sentence_spans(text) if spans is None else spans
-    sets = [set(terms(text[s:e])) for s, e in spans]
+    sets = [set(terms(text[s:e])) | given for s, e in spans]
     out = []
     for i, (s, e) in enumerate(spans):
         around = sets[i].union(*sets[max(i - 1, 0) : i + 2])

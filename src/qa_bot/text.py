@@ -19,6 +19,14 @@ STOPWORDS = frozenset(
     which while who whom why will with would you your yours yourself yourselves s t d ll m o re ve y
     according said says tell know""".split()
 )
+# Contractions, matched without their apostrophe since chat drops it ("whats", "dont"): as common
+# as the words they shorten, but rare in documentation, so corpus idf made them a question's
+# heaviest term. Forms that are also words of their own (id, ill, well, shed) are left out.
+CONTRACTIONS = frozenset(
+    """whats hows wheres whos whens whys thats theres heres im ive youre youve youll youd hes shes
+    theyre theyve theyll weve dont doesnt didnt cant cannot couldnt shouldnt wouldnt wont isnt arent
+    wasnt werent hasnt havent hadnt lets""".split()
+)
 
 _stemmer = Stemmer.Stemmer("english")
 
@@ -34,7 +42,8 @@ def words(text: str, lower: bool = True) -> list[str]:
 
 def term_pairs(text: str) -> list[tuple[str, str]]:
     """(word, stemmed term) for each content word."""
-    return [(w, _stem(w.replace("’", "'"))) for w in words(text) if w not in STOPWORDS]
+    return [(w, _stem(w.replace("’", "'"))) for w in words(text)
+            if w not in STOPWORDS and w.replace("'", "").replace("’", "") not in CONTRACTIONS]
 
 
 def terms(text: str) -> list[str]:

@@ -1,0 +1,31 @@
+"""bench/calibrate.py's fit sees what the answerer would compute under the weights it tries."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+
+from calibrate import shortlisted  # noqa: E402
+
+from qa_bot.answer import DENSE_CANDIDATES  # noqa: E402
+from qa_bot.calibration import Calibration  # noqa: E402
+from qa_bot.features import RankFeatures  # noqa: E402
+
+
+def test_only_the_answerers_shortlist_keeps_its_embedding_features():
+    n = DENSE_CANDIDATES + 2
+    # Lexical evidence falls with the index; the last candidate matches best by embedding alone.
+    f = np.array([RankFeatures(coverage=1 - i / n, context_coverage=0, passage_rr=1, type_match=0, novelty=1,
+                               sentence_dense=0.3, passage_dense=0.5, interaction=0.3 + (i == n - 1))
+                  for i in range(n)])
+    w = np.array(Calibration().rank_weights)
+    scores, feats = shortlisted(f, w)
+    assert np.argmax(f @ w) == n - 1 and np.argmax(scores) == 0  # the answerer never embeds it
+    assert np.allclose(scores[:DENSE_CANDIDATES], f[:DENSE_CANDIDATES] @ w)
+    rest = feats[DENSE_CANDIDATES:]
+    embedded = [RankFeatures._fields.index(name) for name in ("sentence_dense", "interaction")]
+    assert (rest[:, embedded] == 0).all() and np.allclose(scores[DENSE_CANDIDATES:], rest @ w)
