@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections import Counter
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -33,7 +34,7 @@ class LexicalIndex:
         self._by_path: dict[str, list[Chunk]] = {}
         for c in chunks:
             self._by_path.setdefault(c.path, []).append(c)
-        self._file_terms: dict[str, tuple[int, dict[str, int]]] = {}
+        self._file_terms: dict[str, tuple[int, Counter[str]]] = {}
 
     @classmethod
     def build(cls, chunks: list[Chunk]) -> LexicalIndex:
@@ -134,17 +135,14 @@ class LexicalIndex:
         given = set(terms(chunk.context)) if chunk.context else set()
         n, counts = self._file_counts(chunk.path)
         if n >= TOPIC_MIN_CHUNKS:
-            given.update(t for t in weights if counts.get(t, 0) * 2 >= n)
+            given.update(t for t in weights if counts[t] * 2 >= n)
         return given & set(weights)
 
-    def _file_counts(self, path: str) -> tuple[int, dict[str, int]]:
+    def _file_counts(self, path: str) -> tuple[int, Counter[str]]:
         """(chunks of the file, chunks holding each term), computed once per file."""
         if path not in self._file_terms:
-            counts: dict[str, int] = {}
-            for c in self._by_path.get(path, ()):
-                for t in set(terms(c.indexed_text)):
-                    counts[t] = counts.get(t, 0) + 1
-            self._file_terms[path] = (len(self._by_path.get(path, ())), counts)
+            chunks = self._by_path.get(path, [])
+            self._file_terms[path] = (len(chunks), Counter(t for c in chunks for t in set(terms(c.indexed_text))))
         return self._file_terms[path]
 
     @property
