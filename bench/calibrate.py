@@ -293,6 +293,8 @@ class RefusalFit:
     fitted: float  # the threshold choose_threshold picks
     threshold: float  # that, lowered below the canned cases where they need it
     stats: dict  # refusal on the fitting set at `threshold`
+    prob: np.ndarray  # P(answerable) of each fitting-set question
+    natural: np.ndarray  # the same for the natural questions
 
 
 def fit_refusal(X: np.ndarray, y: np.ndarray, weight: np.ndarray, Xn: np.ndarray, canned: np.ndarray,
@@ -305,13 +307,13 @@ def fit_refusal(X: np.ndarray, y: np.ndarray, weight: np.ndarray, Xn: np.ndarray
     fits = []
     for l2 in L2_GRID:
         coef, bias = fit_logistic(X, y, weight, l2=l2)
-        prob, natural = (1 / (1 + np.exp(-(A @ coef + bias))) for A in (X, Xn))
+        prob, natural, floor = (1 / (1 + np.exp(-(A @ coef + bias))) for A in (X, Xn, canned))
         fitted, _ = choose_threshold(prob, y, weight, natural, args.min_answer_recall, args.min_natural_recall)
-        threshold = min(fitted, float(np.min(1 / (1 + np.exp(-(canned @ coef + bias))))) - 0.005)
+        threshold = min(fitted, float(np.min(floor)) - 0.005)
         stats = refusal_stats(prob < threshold, y, weight)
         print(f"L2 {l2:g}: fitted threshold {fitted:.3f}, after the canned floor {threshold:.3f}, refusal F1 "
               f"{stats['f1']:.3f} at answer recall {stats['answer_recall']:.3f}")
-        fits.append(RefusalFit(l2, coef, bias, fitted, threshold, stats))
+        fits.append(RefusalFit(l2, coef, bias, fitted, threshold, stats, prob, natural))
     return max(fits, key=lambda f: f.stats["f1"])
 
 
@@ -403,9 +405,7 @@ def main() -> int:
     weight = np.r_[np.full(len(y), 0.5 / len(y)), np.full(len(yd), 0.5 / len(yd))]
     X, y = np.vstack([X, Xd]), np.r_[y, yd]
     fit = fit_refusal(X, y, weight, Xn, canned_matrix(args.canned, args.work / "seeds", encoder, rerank, w), args)
-    coef, bias, threshold = fit.coef, fit.bias, fit.threshold
-    prob = 1 / (1 + np.exp(-(X @ coef + bias)))
-    natural = 1 / (1 + np.exp(-(Xn @ coef + bias)))
+    coef, bias, threshold, prob, natural = fit.coef, fit.bias, fit.threshold, fit.prob, fit.natural
     np.savez(scores, prob=prob, y=y, weight=weight, natural=natural, X=X, Xn=Xn)
     print(f"chose L2 {fit.l2:g}: threshold {threshold:.3f} (fitted {fit.fitted:.3f}), refusal on the fitting set: "
           + ", ".join(f"{k} {v:.3f}" for k, v in fit.stats.items()))

@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import calibrate  # noqa: E402  (bench/calibrate.py: its fit questions, index and feature collection)
 
-from qa_bot.answer import UNIT_EMBED_CHARS  # noqa: E402
+from qa_bot.answer import DENSE_CANDIDATES, UNIT_EMBED_CHARS  # noqa: E402
 from qa_bot.calibration import Calibration  # noqa: E402
 from qa_bot.embeddings import make_encoder  # noqa: E402
 from qa_bot.service import QAService  # noqa: E402
@@ -48,7 +48,6 @@ from qa_bot.settings import Settings  # noqa: E402
 
 log = logging.getLogger("train_interaction")
 CANDIDATES = 8
-RUNTIME_UNITS = 5  # the answerer scores its first 5 units (ExtractiveAnswerer.dense_candidates)
 DOCS_QUESTIONS = ROOT / "train" / "data" / "docs-generated-2.jsonl"
 # The ranking the head learns to improve: calibration.json's weights before the head (6eb4b0f).
 BEFORE_HEAD = Calibration(rerank_weights=(1.0, 0.5, 0.75, 0.5), rank_weights=(1.0, 0.35, 0.2, 0.15, 0.1, 1.0, 0.3, 0.0))
@@ -157,10 +156,10 @@ def main(argv: list[str] | None = None) -> int:
         log.info("epoch %d: loss %.3f (%.0fs)", epoch + 1, total / len(train), time.time() - t0)
 
     with torch.no_grad():  # the runtime view: the head sees the first 5 units only
-        top1 = np.mean([g["hit"][int(torch.argmax(score(g["q"], g["units"][:RUNTIME_UNITS])))] for g in heldout
-                        if g["hit"][:RUNTIME_UNITS].any()])
-    reachable = sum(bool(g["hit"][:RUNTIME_UNITS].any()) for g in heldout)
-    first = np.mean([g["hit"][0] for g in heldout if g["hit"][:RUNTIME_UNITS].any()])
+        top1 = np.mean([g["hit"][int(torch.argmax(score(g["q"], g["units"][:DENSE_CANDIDATES])))] for g in heldout
+                        if g["hit"][:DENSE_CANDIDATES].any()])
+    reachable = sum(bool(g["hit"][:DENSE_CANDIDATES].any()) for g in heldout)
+    first = np.mean([g["hit"][0] for g in heldout if g["hit"][:DENSE_CANDIDATES].any()])
     np.savez(args.out / "head.npz", proj=proj.weight.detach().numpy().astype(np.float32),
              gate=gate.weight.detach().numpy()[0].astype(np.float32), gate_bias=np.float32(gate.bias.item()))
     manifest = {

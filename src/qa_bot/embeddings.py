@@ -107,11 +107,8 @@ class Encoder:
         """Vectors for `texts`, in order; `on_batch(n)` after each model call (progress)."""
         if not texts:
             return np.zeros((0, 384), dtype=np.float32)
-        # Batching texts of similar length keeps padding, and so wasted work, small.
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         out = np.empty((len(texts), 384), dtype=np.float32)
-        for start in range(0, len(order), self.batch_size):
-            idx = order[start : start + self.batch_size]
+        for idx in self._batches(texts):
             out[idx] = self._encode_batch([texts[i] for i in idx])
             if on_batch:
                 on_batch(len(idx))
@@ -120,16 +117,20 @@ class Encoder:
     def encode_with_states(self, texts: list[str]) -> tuple[np.ndarray, list[np.ndarray]]:
         """`encode(texts)` and, for each text, the model's output state of each of its word-pieces
         ([CLS] and [SEP] left out), an array of shape (pieces, 384): what `interaction.py` reads."""
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         vecs = np.empty((len(texts), 384), dtype=np.float32)
         states: list[np.ndarray] = [np.empty((0, 384), dtype=np.float32)] * len(texts)
-        for start in range(0, len(order), self.batch_size):
-            idx = order[start : start + self.batch_size]
+        for idx in self._batches(texts):
             hidden = self._hidden([texts[i] for i in idx])
             vecs[idx] = _mean_pool(hidden)
             for i, h in zip(idx, hidden):
                 states[i] = h[1:-1]
         return vecs, states
+
+    def _batches(self, texts: list[str]) -> list[list[int]]:
+        """Indices of `texts`, one list per model call. Batching texts of similar length keeps
+        padding, and so wasted work, small."""
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        return [order[start : start + self.batch_size] for start in range(0, len(order), self.batch_size)]
 
     def _encode_batch(self, texts: list[str]) -> np.ndarray:
         if self.backend == "torch":
