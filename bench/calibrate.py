@@ -110,17 +110,24 @@ def collect(svc: QAService, questions: list[dict], embed_all: bool = False) -> l
     return rows
 
 
+def generated_questions(paths: list[Path], exclude: set[str] = frozenset()) -> list[dict]:
+    """train/docs_questions.py's questions in `paths`, each once (case aside) and none of `exclude`
+    (lower-cased), as answerable."""
+    seen, questions = set(exclude), []
+    for q in (json.loads(line) for path in paths for line in path.open()):
+        if q["question"].lower() not in seen:
+            seen.add(q["question"].lower())
+            questions.append({**q, "answers": [], "is_impossible": False})
+    return questions
+
+
 def docs_rows(docs: Path, work: Path, encoder, rerank: np.ndarray) -> list[Row]:
     """train/docs_questions.py's questions, asked of the whole docs folder (answerable) and of the
     folder without their fold of files (unanswerable: the section that answers them is gone)."""
-    seen, questions = set(), []
-    for q in map(json.loads, DOCS_GENERATED.open()):
-        if q["question"].lower() not in seen:
-            seen.add(q["question"].lower())
-            questions.append({**q, "answers": []})
+    questions = generated_questions([DOCS_GENERATED])
     svc = open_folder(docs, work / "all", encoder)
     svc.retriever.weights = rerank
-    rows = collect(svc, [{**q, "is_impossible": False} for q in questions], embed_all=True)
+    rows = collect(svc, questions, embed_all=True)
     for r, q in zip(rows, questions):
         r.hit = np.array([answers_generated(c, q) for c in r.candidates], dtype=bool)
     for fold in sorted({q["fold"] for q in questions}):

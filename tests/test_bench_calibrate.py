@@ -1,7 +1,9 @@
-"""bench/calibrate.py's fit sees what the answerer would compute under the weights it tries."""
+"""bench/calibrate.py's fit sees what the answerer would compute under the weights it tries, and each
+generated question once."""
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -9,7 +11,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 
-from calibrate import shortlisted  # noqa: E402
+from calibrate import generated_questions, shortlisted  # noqa: E402
 
 from qa_bot.answer import DENSE_CANDIDATES  # noqa: E402
 from qa_bot.calibration import Calibration  # noqa: E402
@@ -29,3 +31,17 @@ def test_only_the_answerers_shortlist_keeps_its_embedding_features():
     rest = feats[DENSE_CANDIDATES:]
     embedded = [RankFeatures._fields.index(name) for name in ("sentence_dense", "interaction")]
     assert (rest[:, embedded] == 0).all() and np.allclose(scores[DENSE_CANDIDATES:], rest @ w)
+
+
+def test_generated_questions_come_once_across_files_and_skip_the_excluded(tmp_path):
+    def write(name, questions):
+        path = tmp_path / name
+        path.write_text("".join(json.dumps({"question": q, "answer": "a", "file": "f.md", "fold": 0}) + "\n"
+                                for q in questions))
+        return path
+
+    a = write("a.jsonl", ["how do I lock?", "How do I lock?", "where is the cache"])
+    b = write("b.jsonl", ["where is the cache", "what is a workspace", "can uv publish"])
+    got = generated_questions([a, b], exclude={"can uv publish"})
+    assert [q["question"] for q in got] == ["how do I lock?", "where is the cache", "what is a workspace"]
+    assert all(q["answers"] == [] and q["is_impossible"] is False for q in got)

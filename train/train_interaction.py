@@ -114,17 +114,12 @@ def main(argv: list[str] | None = None) -> int:
              len(heldout), time.time() - t0)
 
     dgroups: list[dict] = []
-    fitted_docs = [{**q, "answers": [], "is_impossible": False} for q in map(json.loads, calibrate.DOCS_GENERATED.open())]
+    fitted_docs = calibrate.generated_questions([calibrate.DOCS_GENERATED])
     dsvc = calibrate.open_folder(args.data / "docs-corpus" / "docs", ROOT / "bench" / "results" / "calibrate" / "docs"
                                  / "all", encoder, BEFORE_HEAD, interaction=False)
     dheld = groups(dsvc, fitted_docs, calibrate.answers_generated)
     if args.docs_questions:
-        seen = {q["question"].lower() for q in fitted_docs}
-        extra = []
-        for q in (json.loads(line) for path in args.docs_questions for line in path.open()):
-            if q["question"].lower() not in seen:
-                seen.add(q["question"].lower())
-                extra.append({**q, "answers": [], "is_impossible": False})
+        extra = calibrate.generated_questions(args.docs_questions, {q["question"].lower() for q in fitted_docs})
         dgroups = groups(dsvc, extra, calibrate.answers_generated)
         log.info("%d generated docs questions (%d with a right unit in the first %d)", len(extra), len(dgroups), CANDIDATES)
         train += dgroups * args.docs_repeat
