@@ -11,12 +11,13 @@ fitted on questions it never saw), and LLM-written questions over docs-corpus
 (train/data/docs-generated-2.jsonl, written by train/docs_questions.py --seed 1; none is one that
 calibrate.py fits on or one of bench/docs-questions.yaml's), each seen 5 times per epoch, since
 SQuAD alone taught the head Wikipedia prose and cost the docs set answers (`--docs-questions` takes
-several files; with -3 and -4 too, --seed 2 and 3, the head was measured and not kept: docs/benchmarks.md,
-"Tried and not kept"). Each question is asked of an index of its whole corpus, as at run time, and its candidates are the first 8 answer units of
-the answerer's ranking without the head, with the weights qa-bot shipped before it (6eb4b0f; pinned
-here, since the shipped ones are fitted after the head, with it); the units that hold a gold answer
-are positives. Trained listwise (softmax over the 8) with AdamW. The states are the shipped int8 encoder's, so training
-sees what the answerer sees.
+several files; with -3 and -4 too, --seed 2 and 3, the head was measured and not kept:
+docs/benchmarks.md, "Tried and not kept"). Each question is asked of an index of its whole corpus,
+as at run time, and its candidates are the first 8 answer units of the answerer's ranking without
+the head, with the weights qa-bot shipped before it (6eb4b0f; pinned here, since the shipped ones are
+fitted after the head, with it); the units that hold a gold answer are positives. Trained listwise
+(softmax over the 8) with AdamW. The states are the shipped int8 encoder's, so training sees what the
+answerer sees.
 
 Writes head.npz, manifest.json (input hashes, counts, seed, metrics), train.log and the card
 README.md to --out (src/qa_bot/models/interaction).
