@@ -169,7 +169,12 @@ def watch(ctx: click.Context, paths: tuple[Path, ...]) -> None:
     index = Index(_settings(ctx))
     roots = index.targets(paths)
     _echo(f"watching {', '.join(map(str, roots))} (Ctrl-C to stop)", err=True)
-    index.watch(roots, _print_sync)
+    try:
+        index.watch(roots, _print_sync)
+    except KeyboardInterrupt:
+        # Ctrl-C is how a watch ends: while the watcher waits, watchfiles takes it and returns;
+        # one that lands mid-sync is the same request (an unfinished sync leaves the last commit).
+        _echo("stopped", err=True)
 
 
 @cli.command()

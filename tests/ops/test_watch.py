@@ -88,8 +88,9 @@ def test_a_file_written_as_the_first_sync_ends_is_not_missed(docs, tmp_path, enc
 def test_qa_bot_watch_command_syncs_and_stops_on_ctrl_c(docs, tmp_path):
     index_dir = tmp_path / "ix"
     env = {**os.environ, "QA_BOT_INDEX_DIR": str(index_dir), "QA_BOT_WATCH_DEBOUNCE_MS": "200"}
-    proc = subprocess.Popen([sys.executable, "-m", "qa_bot.cli", "watch", str(docs)], env=env, cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # -X faulthandler: if it ever ignores Ctrl-C, SIGABRT makes it print every thread's stack.
+    proc = subprocess.Popen([sys.executable, "-X", "faulthandler", "-m", "qa_bot.cli", "watch", str(docs)], env=env,
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         eventually(lambda: Storage(index_dir).manifest.load().last_sync is not None)
         (docs / "ferry.txt").write_text("The ferry to Skellig leaves at nine every morning.\n")
@@ -97,7 +98,12 @@ def test_qa_bot_watch_command_syncs_and_stops_on_ctrl_c(docs, tmp_path):
         time.sleep(0.5)  # let the watcher return to waiting for changes before Ctrl-C
     finally:
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=60)
+        try:
+            out, err = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGABRT)
+            out, err = proc.communicate(timeout=60)
+            pytest.fail(f"watch still running 60 s after Ctrl-C; its threads at SIGABRT:\n{err}\n{out}")
     assert proc.returncode == 0, err
     assert "synced: 1 added" in out and f"watching {docs}" in err
 
