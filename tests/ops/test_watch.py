@@ -88,9 +88,13 @@ def test_a_file_written_as_the_first_sync_ends_is_not_missed(docs, tmp_path, enc
 def test_qa_bot_watch_command_syncs_and_stops_on_ctrl_c(docs, tmp_path):
     index_dir = tmp_path / "ix"
     env = {**os.environ, "QA_BOT_INDEX_DIR": str(index_dir), "QA_BOT_WATCH_DEBOUNCE_MS": "200"}
-    # -X faulthandler: if it ever ignores Ctrl-C, SIGABRT makes it print every thread's stack.
+    # -X faulthandler: if it ever ignores Ctrl-C, SIGABRT makes it print every thread's stack. SIGINT
+    # at its default, as in a terminal: a suite started in the background (`cmd &` in a script)
+    # hands its children SIGINT ignored, and the watcher then outlived it (its main thread in
+    # watchfiles' Rust wait, in two of three fresh-clone suite runs started so).
     proc = subprocess.Popen([sys.executable, "-X", "faulthandler", "-m", "qa_bot.cli", "watch", str(docs)], env=env,
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         eventually(lambda: Storage(index_dir).manifest.load().last_sync is not None)
         (docs / "ferry.txt").write_text("The ferry to Skellig leaves at nine every morning.\n")
