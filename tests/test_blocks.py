@@ -225,6 +225,34 @@ def test_tab_labels_are_not_part_of_a_reference_entry(tmp_path):
     assert doc.blocks[1].text == "[tool.fernwood]\ntimeout = 10"
 
 
+# A deprecated setting on a built reference page: the admonition's title sits inside the entry.
+DEPRECATED_ENTRY_HTML = """\
+<html><body><main>
+<h3 id="native-tls"><a href="#native-tls"><code>native-tls</code></a></h3>
+<div class="admonition warning">
+<p class="admonition-title">Deprecated</p>
+<p>This option has been deprecated. use <code>system-certs</code> instead</p>
+</div>
+<p>Whether to load TLS certificates from the platform's native certificate store.</p>
+<p><strong>Default value</strong>: <code>false</code></p>
+</main></body></html>
+"""
+
+
+def test_an_admonition_title_is_quoted_inside_its_entry_but_is_no_answer(tmp_path, encoder):
+    (tmp_path / "ref.html").write_text(DEPRECATED_ENTRY_HTML)
+    doc = load(tmp_path / "ref.html")
+    (entry,) = doc.blocks
+    assert entry.kind == "entry" and entry.text == (
+        "native-tls: This option has been deprecated. use system-certs instead Whether to load TLS "
+        "certificates from the platform's native certificate store. Default value: false")
+    # Quotes are cut from the page's text: it must hold the title where the page does.
+    assert _flat(doc.text[entry.start : entry.end]) == (
+        "native-tls Deprecated This option has been deprecated. use system-certs instead Whether to load TLS "
+        "certificates from the platform's native certificate store. Default value: false")
+    assert "Deprecated" not in [text.strip() for _, text in _units(doc, encoder)]
+
+
 def test_a_code_block_longer_than_a_chunk_is_answered_with_its_introduction(tmp_path, encoder):
     """The introduction and the opening of the code share a chunk and one unit, shown with its fence
     closed; the rest of the code is in later chunks that hold no answer unit (no bare code line)."""

@@ -58,14 +58,19 @@ class _Walker:
         content = content if kind == CODE else joined(content)
         if not content.strip():
             return
-        if self.text:
-            self.text += "\n\n"
-        start = len(self.text)
-        self.text += content
+        start = self.add_text(content)
         first = el.sourceline
         last = first + _source(el).count("\n") if first else None
         path = tuple(p[1] for p in self.path)
         self.blocks.append(Block(kind, start, len(self.text), first, last, None, path, content, **kw))
+
+    def add_text(self, content: str) -> int:
+        """Append to the page's text (where quotes are cut from); the offset it starts at."""
+        if self.text:
+            self.text += "\n\n"
+        start = len(self.text)
+        self.text += content
+        return start
 
     def walk(self, children, quote: bool, depth: int = 0) -> None:
         for child in children:
@@ -83,9 +88,12 @@ class _Walker:
                     self.code_names.add(len(self.blocks))
                 self.add(HEADING, child, title)
                 self.path.append((level, title))
+            elif tag == "p" and "admonition-title" in cls:
+                # Not an answer ("Deprecated"), but a quote that spans it must still hold it verbatim.
+                if title := joined(child.text_content()):
+                    self.add_text(title)
             elif tag == "p":
-                if "admonition-title" not in cls:
-                    self.add(QUOTE if quote else PARAGRAPH, child, child.text_content())
+                self.add(QUOTE if quote else PARAGRAPH, child, child.text_content())
             elif tag == "pre":
                 code = child.find(".//code")
                 lang = next((c[9:] for c in (code.get("class", "") if code is not None else "").split()
