@@ -138,6 +138,7 @@ _OPENERS = set("`#*-+>|[(\"'$!<_~{“‘")
 _CLOSERS = "\"')]”’`*"
 _FENCE_OR_HEADING = re.compile(r"\s*(?:```|~~~|#{1,6}\s)")
 _SENTENCE_END = (".", "!", "?", ":")
+_PAGE_NUMBER_LINE = re.compile(r"\n\s*\d{1,4}\s*$")
 
 
 def _trim(quote: str) -> str:
@@ -218,8 +219,15 @@ def quote_status(quote: str, path: Path, line: int | None, page: int | None) -> 
     each rule passes when any occurrence passes it.
     """
     pages = reference_pages(path)
-    text = pages[page - 1] if page is not None and 1 <= page <= len(pages) else "\n\n".join(pages)
-    spans = locate_quote(quote, text)
+    if page is not None and 1 <= page <= len(pages):
+        # A quote may run on to the next pages (a paragraph the page break cut), past their
+        # slide numbers; it must start on the cited page.
+        first, *rest = (_PAGE_NUMBER_LINE.sub("", p) for p in pages[page - 1 :])
+        text = "\n".join([first, *rest])
+        spans = [sp for sp in locate_quote(quote, text) if sp[0] < len(first)]
+    else:
+        text = "\n\n".join(pages)
+        spans = locate_quote(quote, text)
     if not spans:
         return QuoteStatus(False, False, False)
     if path.suffix.lower() not in (".html", ".htm") and line is not None and page is None:

@@ -111,3 +111,15 @@ def test_quote_status_in_html_counts_element_boundaries_as_block_boundaries(tmp_
     assert quote_status("disables network", page, None, None) == QuoteStatus(True, False, True)
     assert quote_status("Equivalent to", page, None, None) == QuoteStatus(True, True, False)
     assert quote_status("not on the page", page, None, None) == QuoteStatus(False, False, False)
+
+
+def test_pdf_quote_may_run_on_to_the_next_page_but_must_start_on_the_cited_one(tmp_path: Path):
+    from tests.pdfgen import write_pdf
+
+    pdf = tmp_path / "notes.pdf"
+    write_pdf(pdf, [["Assessing controls is slow. There is no shortage of", "4"],
+                    ["requirements for such organizations.", "5"]])
+    quote = "There is no shortage of requirements for such organizations."
+    assert quote_status(quote, pdf, None, 1) == QuoteStatus(True, True, True)
+    assert quote_status(quote, pdf, None, 2) == QuoteStatus(False, False, False)
+    assert quote_status("requirements for such organizations.", pdf, None, 1) == QuoteStatus(False, False, False)

@@ -302,6 +302,32 @@ def test_pdf_reflow_joins_lines_and_hyphenation_per_page(docs):
                             "Open the bleed screw until water appears.")
 
 
+def test_pdf_paragraph_cut_by_a_page_break_is_one_block(tmp_path, encoder):
+    """Speaker notes run on to the next page mid-sentence, and mid-word, past the slide number."""
+    write_pdf(tmp_path / "notes.pdf", [
+        ["Many agencies must satisfy several regulatory frameworks at once, and there",
+         "is no shortage of", "4"],
+        ["requirements for such organizations. Assessing them by hand is slow and labo-",
+         "rious, and the results are hard to compare across agencies and frameworks and",
+         "across the years of work that the assessors have put into these assess-", "5"],
+        ["ments. Catalogs come next. They list the controls."],
+        ["Profiles select controls from one or more catalogs."],
+    ])
+    doc = load(tmp_path / "notes.pdf")
+    assert [(b.kind, b.page, b.text) for b in doc.blocks] == [
+        ("paragraph", 1, "Many agencies must satisfy several regulatory frameworks at once, and there is no "
+                         "shortage of requirements for such organizations. Assessing them by hand is slow and "
+                         "laborious, and the results are hard to compare across agencies and frameworks and "
+                         "across the years of work that the assessors have put into these assessments. "
+                         "Catalogs come next. They list the controls."),
+        ("paragraph", 4, "Profiles select controls from one or more catalogs."),
+    ]
+    assert [doc.page_at(doc.text.index(w)) for w in ("Many", "requirements", "ments.", "Profiles")] == [1, 2, 3, 4]
+    (sentence,) = [text for _, text in _units(doc, encoder) if "shortage" in text]
+    assert sentence == ("Many agencies must satisfy several regulatory frameworks at once, and there is no "
+                        "shortage of requirements for such organizations.")
+
+
 def test_answers_are_whole_units_with_verbatim_quotes(service, docs):
     md = service.answer("which platforms does fernwood support?")
     assert not md.refused

@@ -4,6 +4,7 @@ so lines are joined back into paragraphs, each kept with its page number."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from .blocks import HEADING, ITEM, PARAGRAPH, Block
 
@@ -56,18 +57,31 @@ def _join(lines: list[str]) -> str:
 
 
 def pdf_blocks(pages: list[str]) -> tuple[str, list[int], list[Block]]:
-    """(the reflowed text, offset where each page starts, the blocks)."""
+    """(the reflowed text, offset where each page starts, the blocks). A paragraph that a page
+    break cuts mid-sentence (it stops without final punctuation and the next page goes on in lower
+    case, or mid-word) is one block, at the page where it starts."""
     text, starts, blocks = "", [], []
     path: tuple[str, ...] = ()
     for n, page in enumerate(pages, 1):
-        if text:
-            text += "\n\n"
-        starts.append(len(text))
-        for i, (kind, para) in enumerate(reflow(page)):
-            if i:
+        paras = reflow(page)
+        if paras and blocks and _continues(blocks[-1], *paras[0]):
+            last, (_, rest) = blocks[-1], paras.pop(0)
+            joined = _join([last.text, rest])
+            starts.append(last.start + len(joined) - len(rest))
+            text = text[: last.start] + joined
+            blocks[-1] = replace(last, end=len(text), text=joined)
+        else:
+            starts.append(len(text) + 2 if text else 0)
+        for kind, para in paras:
+            if text:
                 text += "\n\n"
             blocks.append(Block(kind, len(text), len(text) + len(para), None, None, n, path, para))
             if kind == HEADING:
                 path = (para,)
             text += para
     return text, starts, blocks
+
+
+def _continues(last: Block, kind: str, para: str) -> bool:
+    return (last.kind in (PARAGRAPH, ITEM) and kind == PARAGRAPH and not _ENDS_SENTENCE.search(last.text)
+            and (para[:1].islower() or bool(_HYPHENATED.search(last.text))))
