@@ -111,6 +111,12 @@ def test_contractions_typed_without_apostrophe_are_no_terms():
     assert terms("the user ID") == ["user", "id"]  # a contraction's twin that is a word of its own
 
 
+def test_a_word_ending_in_i_is_not_the_stem_of_one_ending_in_y():
+    # Snowball stems "pypy" to "pypi": a question about PyPy was answered about PyPI.
+    assert len(set(terms("pypy PyPI"))) == 2 and len(set(terms("wiki wiky"))) == 2
+    assert len(set(terms("copy copies"))) == 1 and len(set(terms("API APIs PyPI's"))) == 2
+
+
 def test_terms_a_document_is_about_count_as_present_in_each_of_its_units():
     def chunk(n: int, path: str, text: str, context: str = "") -> Chunk:
         return Chunk(f"{path}{n}", path, text, 0, len(text), 1, 1, None, None, context)

@@ -33,7 +33,11 @@ _stemmer = Stemmer.Stemmer("english")
 
 @lru_cache(maxsize=65536)
 def _stem(word: str) -> str:
-    return _stemmer.stemWord(word)
+    stem = _stemmer.stemWord(word)
+    # Snowball turns a final y into i ("copy" -> "copi", to meet "copies"), which made "pypy" and
+    # "pypi" one term; a word that itself ends in i ("pypi", "apis", "cli") keeps a mark of it.
+    own_i = word.removesuffix("'s").removesuffix("s").endswith("i")
+    return stem + "i" if own_i and stem.endswith("i") else stem
 
 
 def words(text: str, lower: bool = True) -> list[str]:
