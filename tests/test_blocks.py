@@ -328,6 +328,25 @@ def test_pdf_paragraph_cut_by_a_page_break_is_one_block(tmp_path, encoder):
                         "shortage of requirements for such organizations.")
 
 
+def test_a_sentence_that_only_points_elsewhere_is_no_answer_unit(tmp_path, encoder):
+    (tmp_path / "sync.md").write_text(
+        "# Locking\n\nThe lockfile is not updated when new versions are released. See the documentation on\n"
+        "[upgrading locked package versions](#upgrading) for details.\n\n"
+        "## Upgrading\n\nTo upgrade one package, run `uv lock --upgrade-package <name>`. For more details,\n"
+        "see [the resolver](resolution.md).\n")
+    (tmp_path / "book.txt").write_text(
+        "For other uses, see The Book of Life. The Book of Life is a book in which God records the names of "
+        "every person who is destined for Heaven.\n")
+    units = [text for name in ("sync.md", "book.txt") for _, text in _units(load(tmp_path / name), encoder)]
+    assert [" ".join(u.split()) for u in units] == [
+        "The lockfile is not updated when new versions are released.",
+        "To upgrade one package, run `uv lock --upgrade-package <name>`.",
+        "The Book of Life is a book in which God records the names of every person who is destined for Heaven.",
+    ]
+    chunks = chunk_document(load(tmp_path / "sync.md"), make_splitter(encoder.count_tokens, 256))
+    assert any("See the documentation on" in c.text for c in chunks)  # still searched
+
+
 def test_answers_are_whole_units_with_verbatim_quotes(service, docs):
     md = service.answer("which platforms does fernwood support?")
     assert not md.refused

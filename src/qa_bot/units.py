@@ -2,8 +2,8 @@
 
 A unit is what the extractive answerer may quote: a sentence; a sentence ending in ":" with the
 list or code block it introduces; a code block with the sentence before it, or with the heading
-right above it when no sentence comes between; a reference entry or table row whole. A heading or
-a code block alone is never a unit.
+right above it when no sentence comes between; a reference entry or table row whole. A heading, a
+code block alone and a sentence that only points elsewhere are never units.
 """
 
 from __future__ import annotations
@@ -83,7 +83,8 @@ def answer_units(text: str, blocks: list[Block], spans: dict[int, list[tuple[int
             for k, (s, e) in enumerate(sents):
                 last = k == len(sents) - 1 and e == _stripped_end(text, b)
                 if not (last and introduces(text[s:e], b)):
-                    units.append(DocUnit(s, e, "sentence", 0, b, b))
+                    if not is_pointer(text[s:e]):
+                        units.append(DocUnit(s, e, "sentence", 0, b, b))
                 elif body := _introduced(blocks, i):  # an introduction without its list says nothing
                     kind = "code" if body[0].kind == CODE else "list"
                     units.append(DocUnit(s, body[-1].end, kind, body[0].start, b, body[-1]))
@@ -94,6 +95,15 @@ def answer_units(text: str, blocks: list[Block], spans: dict[int, list[tuple[int
         elif b.kind == CODE and i and blocks[i - 1].kind == HEADING:  # "### Basic usage", then the command
             units.append(DocUnit(blocks[i - 1].start, b.end, "code", b.start, blocks[i - 1], b))
     return units
+
+
+def is_pointer(sentence: str) -> bool:
+    """A sentence that only sends the reader elsewhere: a docs cross-reference ("See the
+    documentation on [upgrading](#upgrading) for details.", "Or, read on for [guides](x.md)") or
+    a wiki hatnote ("For the 1986 sequel, see A Man and a Woman: 20 Years Later."). It stays in
+    its chunk for retrieval, but is no answer: it names where the answer is, not what it is."""
+    sentence = " ".join(sentence.split())
+    return bool(_HATNOTE.match(sentence) or "](" in sentence and _POINTER.search(sentence))
 
 
 def introduces(sentence: str, block: Block) -> bool:
@@ -127,6 +137,11 @@ def _introduced(blocks: list[Block], i: int) -> list[Block]:
     return out
 
 
+_HATNOTE = re.compile(r"For (?!example|instance)[^.]{0,150}, see [^.]{0,150}\.?$")
+_POINTER = re.compile(
+    r"^\W*(?:or,? |also,? )?(?:see|read|refer to|check out|explore|visit|consult|head to)\b|"
+    r"\bcan be found (?:in|at|on) (?:the |our )?\[|^for (?:more|further|additional|full) [^,]{0,40}, see\b",
+    re.IGNORECASE)
 # A code span is short and single-backticked: ``LaTeX quotes'' in web text are not code, and a
 # false span swallowing a page would swallow its sentence ends.
 _INERT = re.compile(r"(?<!`)`(?!`)[^`]{1,80}(?<!`)`(?!`)|(?<=\])\([^()\s]*\)")
