@@ -347,6 +347,23 @@ def test_a_sentence_that_only_points_elsewhere_is_no_answer_unit(tmp_path, encod
     assert any("See the documentation on" in c.text for c in chunks)  # still searched
 
 
+def test_a_list_whose_items_hold_code_is_shown_with_the_code_fenced(tmp_path, encoder):
+    (tmp_path / "remove.md").write_text(
+        "# Uninstalling\n\nIf you need to remove fernwood from your system, follow these steps:\n\n"
+        "1.  Clean up stored data:\n\n    ```console\n    $ fernwood cache clean\n    $ rm -r ~/.fernwood\n    ```\n\n"
+        "    This step is optional and\n    can be skipped.\n\n    !!! tip\n\n        Keep a backup first.\n\n"
+        "2.  Remove the binary:\n\n    ```console\n"
+        "    $ rm ~/.local/bin/fernwood\n    ```\n")
+    units = _units(load(tmp_path / "remove.md"), encoder)
+    ((unit, text),) = [(u, t) for u, t in units if u.kind == "list"]
+    assert [t for _, t in units if t.strip() in ("1.", "2.")] == []  # an item's marker is no sentence
+    assert display(text, unit.kind, unit.body) == (
+        "If you need to remove fernwood from your system, follow these steps:\n"
+        "1.  Clean up stored data:\n```console\n$ fernwood cache clean\n$ rm -r ~/.fernwood\n```\n"
+        "  This step is optional and can be skipped.\n  Tip: Keep a backup first.\n"
+        "2.  Remove the binary:\n```console\n$ rm ~/.local/bin/fernwood\n```")
+
+
 def test_answers_are_whole_units_with_verbatim_quotes(service, docs):
     md = service.answer("which platforms does fernwood support?")
     assert not md.refused

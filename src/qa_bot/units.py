@@ -79,7 +79,8 @@ def answer_units(text: str, blocks: list[Block], spans: dict[int, list[tuple[int
             if not is_junk(b.text):
                 units.append(DocUnit(b.start, b.end, b.kind, 0, b, b))
         elif b.kind in PROSE:
-            sents = spans.get(i, [])
+            # An ordered item's marker ("1.") reads as a sentence of its own: it is no unit.
+            sents = [(s, e) for s, e in spans.get(i, []) if not (b.kind == ITEM and _MARKER_ONLY.match(text[s:e]))]
             for k, (s, e) in enumerate(sents):
                 last = k == len(sents) - 1 and e == _stripped_end(text, b)
                 if not (last and introduces(text[s:e], b)):
@@ -129,7 +130,9 @@ def _introduced(blocks: list[Block], i: int) -> list[Block]:
         return []
     out = []
     for b in blocks[i + 1 :]:
-        if not (b.kind == ITEM or b.kind == CODE and out) or b.depth < nxt.depth:
+        # After the first item: its code and, in Markdown, the paragraphs indented under it.
+        inside = out and (b.kind == CODE or b.kind in PROSE and nxt.depth > 0)
+        if not (b.kind == ITEM or inside) or b.depth < nxt.depth:
             break
         if out and b.end - out[0].start > MAX_UNIT_CHARS:
             break
@@ -147,7 +150,10 @@ _POINTER = re.compile(
 _INERT = re.compile(r"(?<!`)`(?!`)[^`]{1,80}(?<!`)`(?!`)|(?<=\])\([^()\s]*\)")
 _LINE_MARKUP = re.compile(r"^[ \t]*(?:>[ \t]?)+|^#{1,6}[ \t]+")
 _TAB_TITLE = re.compile(r'^[ \t]*===[ \t]*"?([^"\n]*)"?[ \t]*$', re.MULTILINE)
+# An admonition inside a list item ("!!! tip", '??? note "Why"') reads as its title.
+_ADMONITION = re.compile(r'^[ \t]*(?:!!!|\?\?\?\+?)[ \t]*(\w+)(?:[ \t]+"([^"\n]*)")?[ \t]*$')
 _LIST_MARKER = re.compile(r"^[ \t]*(?:[-*+•]|\d{1,3}[.)])[ \t]+")
+_MARKER_ONLY = re.compile(r"\s*(?:[-*+•]|\d{1,3}[.)]|[a-z][.)])\s*$")
 _FENCE = re.compile(r"^[ \t]*(```|~~~)")
 
 
@@ -166,15 +172,30 @@ def display(text: str, kind: str, body: int) -> str:
         # A code block longer than its chunk is shown as far as the chunk holds it, fence closed.
         closed = "\n" in code and code.rstrip().rsplit("\n", 1)[-1].strip().startswith(fence.group(1))
         return f"{shown}\n{code}" if closed else f"{shown}\n{code}\n{fence.group(1)}"
-    items: list[str] = []
+    # One line per item, its wrapped lines joined; a code block inside an item keeps its lines,
+    # fenced at the margin (chat clients render no indented fence).
+    lines: list[str] = []
+    fence, indent, joinable = None, 0, False
     for ln in rest.split("\n"):
-        if not ln.strip():
+        if fence is not None:
+            lines.append(ln[indent:] if not ln[:indent].strip() else ln.lstrip())
+            fence = None if ln.strip().startswith(fence) else fence
+        elif m := _FENCE.match(ln):
+            fence, indent, joinable = m.group(1), len(ln) - len(ln.lstrip()), False
+            lines.append(ln.lstrip())
+        elif not ln.strip():
             continue
-        if _LIST_MARKER.match(ln) or not items:
-            items.append(ln.rstrip())
+        elif title := _TAB_TITLE.match(ln) or _ADMONITION.match(ln):  # a tab or admonition in an item
+            lines.append(f"  {title[1] if title.re is _TAB_TITLE else title[2] or title[1].capitalize()}:")
+            joinable = True
+        elif _LIST_MARKER.match(ln) or not joinable:
+            lines.append(ln.rstrip() if _LIST_MARKER.match(ln) else "  " + ln.strip())
+            joinable = True
         else:
-            items[-1] += " " + ln.strip()
-    return shown + "\n" + "\n".join(items)
+            lines[-1] += " " + ln.strip()
+    if fence is not None:  # a list cut off inside its code block is shown with the fence closed
+        lines.append(fence)
+    return shown + "\n" + "\n".join(lines)
 
 
 def _dedent(code: str) -> str:
