@@ -235,14 +235,17 @@ DEPRECATED_ENTRY_HTML = """\
 </div>
 <p>Whether to load TLS certificates from the platform's native certificate store.</p>
 <p><strong>Default value</strong>: <code>false</code></p>
+<div class="highlight"><span class="filename">uv.toml</span><pre><code>native-tls = true
+</code></pre></div>
 </main></body></html>
 """
 
 
-def test_an_admonition_title_is_quoted_inside_its_entry_but_is_no_answer(tmp_path, encoder):
+def test_admonition_and_code_titles_are_quoted_inside_their_entry_but_are_no_answer(tmp_path, encoder):
     (tmp_path / "ref.html").write_text(DEPRECATED_ENTRY_HTML)
     doc = load(tmp_path / "ref.html")
-    (entry,) = doc.blocks
+    entry, code = doc.blocks
+    assert code.kind == "code" and code.text == "native-tls = true" and "uv.toml" in doc.text
     assert entry.kind == "entry" and entry.text == (
         "native-tls: This option has been deprecated. use system-certs instead Whether to load TLS "
         "certificates from the platform's native certificate store. Default value: false")
@@ -250,7 +253,7 @@ def test_an_admonition_title_is_quoted_inside_its_entry_but_is_no_answer(tmp_pat
     assert _flat(doc.text[entry.start : entry.end]) == (
         "native-tls Deprecated This option has been deprecated. use system-certs instead Whether to load TLS "
         "certificates from the platform's native certificate store. Default value: false")
-    assert "Deprecated" not in [text.strip() for _, text in _units(doc, encoder)]
+    assert not {"Deprecated", "uv.toml"} & {text.strip() for _, text in _units(doc, encoder)}
 
 
 def test_a_code_block_longer_than_a_chunk_is_answered_with_its_introduction(tmp_path, encoder):
@@ -334,13 +337,15 @@ def test_a_sentence_that_only_points_elsewhere_is_no_answer_unit(tmp_path, encod
         "[upgrading locked package versions](#upgrading) for details.\n\n"
         "## Upgrading\n\nTo upgrade one package, run `uv lock --upgrade-package <name>`. For more details,\n"
         "see [the resolver](resolution.md).\n")
+    (tmp_path / "index.md").write_text("# Concepts\n\nRead about:\n\n- [Projects](./projects.md)\n- [Tools](./tools.md)\n")
     (tmp_path / "book.txt").write_text(
         "For other uses, see The Book of Life. The Book of Life is a book in which God records the names of "
         "every person who is destined for Heaven.\n")
-    units = [text for name in ("sync.md", "book.txt") for _, text in _units(load(tmp_path / name), encoder)]
+    units = [text for name in ("sync.md", "index.md", "book.txt") for _, text in _units(load(tmp_path / name), encoder)]
     assert [" ".join(u.split()) for u in units] == [
         "The lockfile is not updated when new versions are released.",
         "To upgrade one package, run `uv lock --upgrade-package <name>`.",
+        "Read about: - [Projects](./projects.md) - [Tools](./tools.md)",  # the list whole, not its links alone
         "The Book of Life is a book in which God records the names of every person who is destined for Heaven.",
     ]
     chunks = chunk_document(load(tmp_path / "sync.md"), make_splitter(encoder.count_tokens, 256))
@@ -362,6 +367,19 @@ def test_a_list_whose_items_hold_code_is_shown_with_the_code_fenced(tmp_path, en
         "1.  Clean up stored data:\n```console\n$ fernwood cache clean\n$ rm -r ~/.fernwood\n```\n"
         "  This step is optional and can be skipped.\n  Tip: Keep a backup first.\n"
         "2.  Remove the binary:\n```console\n$ rm ~/.local/bin/fernwood\n```")
+
+
+def test_urls_and_file_names_hold_no_sentence_end(tmp_path, encoder):
+    # Built HTML has no backticks around ".toml"; a URL's "?" is no question mark.
+    (tmp_path / "app.html").write_text(
+        "<html><body><main><p>Open http://127.0.0.1:8000/?token=jessica in a web browser. To invalidate the "
+        "cache whenever a <code>.toml</code> file is modified, list it in cache-keys. Settings live in .env.</p>"
+        "</main></body></html>")
+    assert [text for _, text in _units(load(tmp_path / "app.html"), encoder)] == [
+        "Open http://127.0.0.1:8000/?token=jessica in a web browser.",
+        "To invalidate the cache whenever a .toml file is modified, list it in cache-keys.",
+        "Settings live in .env.",
+    ]
 
 
 def test_answers_are_whole_units_with_verbatim_quotes(service, docs):

@@ -88,8 +88,9 @@ class _Walker:
                     self.code_names.add(len(self.blocks))
                 self.add(HEADING, child, title)
                 self.path.append((level, title))
-            elif tag == "p" and "admonition-title" in cls:
-                # Not an answer ("Deprecated"), but a quote that spans it must still hold it verbatim.
+            elif tag == "p" and "admonition-title" in cls or tag == "span" and "filename" in cls:
+                # An admonition's or a code block's title ("Deprecated", "pyproject.toml") is no
+                # answer, but a quote that spans it must still hold it verbatim.
                 if title := joined(child.text_content()):
                     self.add_text(title)
             elif tag == "p":

@@ -38,11 +38,13 @@ def _segmenter():
 
 def sentences(text: str, block: Block) -> list[tuple[int, int]]:
     """Sentence spans (offsets into `text`) of one prose block, page furniture left out."""
-    # Hard wraps are spaces to a reader, and code spans and link targets hold no sentence end
-    # (".env", "e.g. `.h`", "(../guide.md#x)"): both are replaced by as many characters, so every
-    # offset stays the source's.
+    # Hard wraps are spaces to a reader, and code spans, link targets, bare URLs and file names
+    # hold no sentence end ("e.g. `.h`", "(../guide.md#x)", "http://host/?token=x", "a .toml file":
+    # built HTML has no backticks): each is replaced by as many characters, so every offset
+    # stays the source's.
     flat = _INERT.sub(lambda m: m.group()[0] + "x" * (len(m.group()) - 2) + m.group()[-1],
                       text[block.start : block.end].replace("\n", " "))
+    flat = _BARE.sub(lambda m: "x" * len(m.group()), flat)
     spans = []
     for at, window in _windows(flat):
         spans += _sentences_in(text, block.start + at, window)
@@ -104,7 +106,8 @@ def is_pointer(sentence: str) -> bool:
     a wiki hatnote ("For the 1986 sequel, see A Man and a Woman: 20 Years Later."). It stays in
     its chunk for retrieval, but is no answer: it names where the answer is, not what it is."""
     sentence = " ".join(sentence.split())
-    return bool(_HATNOTE.match(sentence) or "](" in sentence and _POINTER.search(sentence))
+    return bool(_HATNOTE.match(sentence) or _ONLY_LINK.match(sentence)
+                or "](" in sentence and _POINTER.search(sentence))
 
 
 def introduces(sentence: str, block: Block) -> bool:
@@ -140,6 +143,7 @@ def _introduced(blocks: list[Block], i: int) -> list[Block]:
     return out
 
 
+_ONLY_LINK = re.compile(r"(?:[-*+•]|\d{1,3}[.)])?\s*\[[^\]]*\]\([^)]*\)\W*$")  # a navigation list's item
 _HATNOTE = re.compile(r"For (?!example|instance)[^.]{0,150}, see [^.]{0,150}\.?$")
 _POINTER = re.compile(
     r"^\W*(?:or,? |also,? )?(?:see|read|refer to|check out|explore|visit|consult|head to)\b|"
@@ -148,6 +152,7 @@ _POINTER = re.compile(
 # A code span is short and single-backticked: ``LaTeX quotes'' in web text are not code, and a
 # false span swallowing a page would swallow its sentence ends.
 _INERT = re.compile(r"(?<!`)`(?!`)[^`]{1,80}(?<!`)`(?!`)|(?<=\])\([^()\s]*\)")
+_BARE = re.compile(r"\bhttps?://[^\s<>\"]*[^\s<>\".,;:!?)]|(?<![^\s(])\.[A-Za-z][\w-]*(?:\.[A-Za-z]\w*)*(?=[\s,;:)]|\.(?:\s|$)|$)")
 _LINE_MARKUP = re.compile(r"^[ \t]*(?:>[ \t]?)+|^#{1,6}[ \t]+")
 _TAB_TITLE = re.compile(r'^[ \t]*===[ \t]*"?([^"\n]*)"?[ \t]*$', re.MULTILINE)
 # An admonition inside a list item ("!!! tip", '??? note "Why"') reads as its title.
