@@ -369,6 +369,16 @@ def test_a_list_whose_items_hold_code_is_shown_with_the_code_fenced(tmp_path, en
         "2.  Remove the binary:\n```console\n$ rm ~/.local/bin/fernwood\n```")
 
 
+def test_a_bare_name_in_a_list_is_answered_by_its_list_not_alone(tmp_path, encoder):
+    (tmp_path / "keys.md").write_text(
+        "# Keys\n\nFernwood accepts these key types:\n\n- Ed25519\n- `rsa-sha2-512`\n- RSA keys of 4096 bits or more\n")
+    units = [(u.kind, " ".join(t.split())) for u, t in _units(load(tmp_path / "keys.md"), encoder)]
+    assert units == [
+        ("list", "Fernwood accepts these key types: - Ed25519 - `rsa-sha2-512` - RSA keys of 4096 bits or more"),
+        ("sentence", "- RSA keys of 4096 bits or more"),
+    ]
+
+
 def test_urls_and_file_names_hold_no_sentence_end(tmp_path, encoder):
     # Built HTML has no backticks around ".toml"; a URL's "?" is no question mark.
     (tmp_path / "app.html").write_text(

@@ -86,7 +86,8 @@ def answer_units(text: str, blocks: list[Block], spans: dict[int, list[tuple[int
             for k, (s, e) in enumerate(sents):
                 last = k == len(sents) - 1 and e == _stripped_end(text, b)
                 if not (last and introduces(text[s:e], b)):
-                    if not is_pointer(text[s:e]):
+                    # A bare name ("- `index-url`", "- Ed25519") is answered by its list, not alone.
+                    if not (is_pointer(text[s:e]) or b.kind == ITEM and len(b.text.split()) < 3):
                         units.append(DocUnit(s, e, "sentence", 0, b, b))
                 elif body := _introduced(blocks, i):  # an introduction without its list says nothing
                     kind = "code" if body[0].kind == CODE else "list"
