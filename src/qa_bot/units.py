@@ -90,6 +90,8 @@ def answer_units(text: str, blocks: list[Block], spans: dict[int, list[tuple[int
                     if not (is_pointer(text[s:e]) or b.kind == ITEM and len(b.text.split()) < 3):
                         units.append(DocUnit(s, e, "sentence", 0, b, b))
                 elif body := _introduced(blocks, i):  # an introduction without its list says nothing
+                    if all(x.kind == ITEM and _ONLY_LINK.match(x.text) for x in body):
+                        continue  # a table of contents (every item a link) is navigation
                     kind = "code" if body[0].kind == CODE else "list"
                     units.append(DocUnit(s, body[-1].end, kind, body[0].start, b, body[-1]))
         elif b.kind == CODE and i and blocks[i - 1].kind in PROSE and spans.get(i - 1):
