@@ -150,6 +150,16 @@ def test_paraphrases_of_the_seed_article_are_answered(seed_service, question):
     assert PARAPHRASES[question] in answer.text.split("[1]")[0]  # the first answer sentence
 
 
+def test_every_retrieved_passage_has_its_best_unit_embedded(seed_service):
+    # In a file all about one topic every unit holds the question's words; the lexical shortlist
+    # alone gave dense features only to units of the top passage or two.
+    question = "what did Russia and the US agree on?"
+    passages = seed_service.retriever.retrieve(question)
+    cands = seed_service.answerer.candidates(question, passages)
+    assert len(passages) > 2
+    assert {c.passage_rank for c in cands if c.features.sentence_dense != 0.0} == {c.passage_rank for c in cands}
+
+
 def test_refusal_threshold_is_a_setting(seed_index, encoder):
     question = "How many countries co-sponsored the draft resolution?"
     never = QAService(make_settings(seed_index, refusal_threshold=1.0), encoder=encoder)

@@ -96,18 +96,31 @@ class ExtractiveAnswerer:
                 )
                 rows.append(Candidate(rank, p, ev.start, ev.end, f, weigh(w, f), None if units is None else units[k]))
         rows.sort(key=lambda c: c.score, reverse=True)
-        top = rows[: self.dense_candidates]
-        if top:
+        # The lexically best units, and each passage's best: in a file that is all about one
+        # topic every unit holds the question's words, and lexical ties fall to the top passage.
+        # The two are embedded in separate calls: the int8 model quantizes by the batch's range,
+        # and the shortlist's scores should not move with how many passages came back.
+        shortlist = list(range(min(self.dense_candidates, len(rows))))
+        seen = {rows[i].passage_rank for i in shortlist}
+        extra = []
+        for i, c in enumerate(rows):
+            if c.passage_rank not in seen:
+                seen.add(c.passage_rank)
+                extra.append(i)
+        query = self.encoder.query_vector(question) if rows else None
+        query_states = self.encoder.query_states(question) if rows and self.head is not None else None
+        for picked in (shortlist, extra):
+            if not picked:
+                continue
             # A unit's opening says what it is about; embedding a whole list or code block (up to
             # the model's 256-token window) made answering 3x slower for no gain in the feature.
             vecs, states = self.encoder.encode_with_states(
-                [c.passage.chunk.text[c.start : min(c.end, c.start + UNIT_EMBED_CHARS)] for c in top])
-            sims = vecs @ self.encoder.query_vector(question)
-            inter = (self.head.score(self.encoder.query_states(question), states) if self.head is not None
-                     else np.zeros(len(top)))
-            for i, (c, sim, x) in enumerate(zip(top, sims, inter)):
-                f = c.features._replace(sentence_dense=float(sim), interaction=float(x))
-                rows[i] = replace(c, features=f, score=weigh(w, f))
+                [rows[i].passage.chunk.text[rows[i].start : min(rows[i].end, rows[i].start + UNIT_EMBED_CHARS)]
+                 for i in picked])
+            inter = self.head.score(query_states, states) if self.head is not None else np.zeros(len(picked))
+            for i, sim, x in zip(picked, vecs @ query, inter):
+                f = rows[i].features._replace(sentence_dense=float(sim), interaction=float(x))
+                rows[i] = replace(rows[i], features=f, score=weigh(w, f))
         rows.sort(key=lambda c: c.score, reverse=True)
         return rows
 
