@@ -153,14 +153,24 @@ def answers_generated(candidate, q: dict) -> bool:
 EMBEDDED = [FEATURES["rank"].index(name) for name in ("sentence_dense", "interaction")]
 
 
+PASSAGE = FEATURES["rank"].index("passage_rr")  # 1 / (passage rank + 1): which passage a unit is in
+
+
 def shortlisted(f: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Scores and features of candidates (rows of `f`, every one embedded) as the answerer makes
-    them under weights `w`: it embeds only its DENSE_CANDIDATES best by the other features, and the
-    rest score without the embedding features. Fitting on features from another weighting's
-    shortlist favoured weights that would have embedded other units (passage rank 0.25 -> 0)."""
+    them under weights `w`: it embeds only its DENSE_CANDIDATES best by the other features and each
+    passage's best, and the rest score without the embedding features. Fitting on features from
+    another weighting's shortlist favoured weights that would have embedded other units (passage
+    rank 0.25 -> 0)."""
     plain = f.copy()
     plain[:, EMBEDDED] = 0.0
-    top = np.argsort(-(plain @ w), kind="stable")[:DENSE_CANDIDATES]
+    order = np.argsort(-(plain @ w), kind="stable")
+    top = list(order[:DENSE_CANDIDATES])
+    seen = set(f[top, PASSAGE])
+    for i in order[DENSE_CANDIDATES:]:
+        if f[i, PASSAGE] not in seen:
+            seen.add(f[i, PASSAGE])
+            top.append(i)
     plain[top] = f[top]
     return plain @ w, plain
 

@@ -33,6 +33,17 @@ def test_only_the_answerers_shortlist_keeps_its_embedding_features():
     assert (rest[:, embedded] == 0).all() and np.allclose(scores[DENSE_CANDIDATES:], rest @ w)
 
 
+def test_each_passages_best_candidate_keeps_its_embedding_features_too():
+    n = DENSE_CANDIDATES + 3
+    # The top passage's units match best lexically; the last two are the second passage's.
+    f = np.array([RankFeatures(coverage=1 - i / n, context_coverage=0, passage_rr=1 if i < n - 2 else 0.5,
+                               type_match=0, novelty=1, sentence_dense=0.3, passage_dense=0.5, interaction=0.3)
+                  for i in range(n)])
+    _, feats = shortlisted(f, np.array(Calibration().rank_weights))
+    embedded = [RankFeatures._fields.index(name) for name in ("sentence_dense", "interaction")]
+    assert [bool(row[embedded].any()) for row in feats] == [True] * DENSE_CANDIDATES + [False, True, False]
+
+
 def test_generated_questions_come_once_across_files_and_skip_the_excluded(tmp_path):
     def write(name, questions):
         path = tmp_path / name
