@@ -96,6 +96,8 @@ class ExtractiveAnswerer:
                 )
                 rows.append(Candidate(rank, p, ev.start, ev.end, f, weigh(w, f), None if units is None else units[k]))
         rows.sort(key=lambda c: c.score, reverse=True)
+        if not rows:
+            return rows
         # The lexically best units, and each passage's best: in a file that is all about one
         # topic every unit holds the question's words, and lexical ties fall to the top passage.
         # The two are embedded in separate calls: the int8 model quantizes by the batch's range,
@@ -107,8 +109,8 @@ class ExtractiveAnswerer:
             if c.passage_rank not in seen:
                 seen.add(c.passage_rank)
                 extra.append(i)
-        query = self.encoder.query_vector(question) if rows else None
-        query_states = self.encoder.query_states(question) if rows and self.head is not None else None
+        query = self.encoder.query_vector(question)
+        query_states = self.encoder.query_states(question) if self.head is not None else None
         for picked in (shortlist, extra):
             if not picked:
                 continue

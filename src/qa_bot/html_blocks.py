@@ -88,7 +88,7 @@ class _Walker:
                     self.code_names.add(len(self.blocks))
                 self.add(HEADING, child, title)
                 self.path.append((level, title))
-            elif tag == "p" and "admonition-title" in cls or tag == "span" and "filename" in cls:
+            elif (tag == "p" and "admonition-title" in cls) or (tag == "span" and "filename" in cls):
                 # An admonition's or a code block's title ("Deprecated", "pyproject.toml") is no
                 # answer, but a quote that spans it must still hold it verbatim.
                 if title := joined(child.text_content()):

@@ -193,11 +193,14 @@ def display(text: str, kind: str, body: int) -> str:
             lines.append(ln.lstrip())
         elif not ln.strip():
             continue
-        elif title := _TAB_TITLE.match(ln) or _ADMONITION.match(ln):  # a tab or admonition in an item
-            lines.append(f"  {title[1] if title.re is _TAB_TITLE else title[2] or title[1].capitalize()}:")
+        elif tab := _TAB_TITLE.match(ln):  # a content tab inside an item
+            lines.append(f"  {tab[1]}:")
             joinable = True
-        elif _LIST_MARKER.match(ln) or not joinable:
-            lines.append(ln.rstrip() if _LIST_MARKER.match(ln) else "  " + ln.strip())
+        elif note := _ADMONITION.match(ln):
+            lines.append(f"  {note[2] or note[1].capitalize()}:")
+            joinable = True
+        elif (marker := _LIST_MARKER.match(ln)) or not joinable:
+            lines.append(ln.rstrip() if marker else "  " + ln.strip())
             joinable = True
         else:
             lines[-1] += " " + ln.strip()
