@@ -36,7 +36,7 @@ import numpy as np
 import yaml
 from common import load_articles, normalize, overlaps, write_corpus  # bench/common.py
 
-from qa_bot.answer import DENSE_CANDIDATES, UNKNOWN_WORD_SPECIFICITY, ExtractiveAnswerer
+from qa_bot.answer import DENSE_CANDIDATES, UNKNOWN_WORD_SPECIFICITY, ExtractiveAnswerer, embedding_picks
 from qa_bot.calibration import FEATURES, Calibration
 from qa_bot.features import RankFeatures
 from qa_bot.embeddings import make_encoder
@@ -165,12 +165,8 @@ def shortlisted(f: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     plain = f.copy()
     plain[:, EMBEDDED] = 0.0
     order = np.argsort(-(plain @ w), kind="stable")
-    top = list(order[:DENSE_CANDIDATES])
-    seen = set(f[top, PASSAGE])
-    for i in order[DENSE_CANDIDATES:]:
-        if f[i, PASSAGE] not in seen:
-            seen.add(f[i, PASSAGE])
-            top.append(i)
+    shortlist, extra = embedding_picks(list(f[order, PASSAGE]), DENSE_CANDIDATES)
+    top = order[shortlist + extra]
     plain[top] = f[top]
     return plain @ w, plain
 

@@ -98,17 +98,9 @@ class ExtractiveAnswerer:
         rows.sort(key=lambda c: c.score, reverse=True)
         if not rows:
             return rows
-        # The lexically best units, and each passage's best: in a file that is all about one
-        # topic every unit holds the question's words, and lexical ties fall to the top passage.
-        # The two are embedded in separate calls: the int8 model quantizes by the batch's range,
-        # and the shortlist's scores should not move with how many passages came back.
-        shortlist = list(range(min(self.dense_candidates, len(rows))))
-        seen = {rows[i].passage_rank for i in shortlist}
-        extra = []
-        for i, c in enumerate(rows):
-            if c.passage_rank not in seen:
-                seen.add(c.passage_rank)
-                extra.append(i)
+        # Embedded in separate calls: the int8 model quantizes by the batch's range, and the
+        # shortlist's scores should not move with how many passages came back.
+        shortlist, extra = embedding_picks([c.passage_rank for c in rows], self.dense_candidates)
         query = self.encoder.query_vector(question)
         query_states = self.encoder.query_states(question) if self.head is not None else None
         for picked in (shortlist, extra):
@@ -191,6 +183,21 @@ class ExtractiveAnswerer:
             parts.append(f"{shown}\n[{n}]" if "\n" in shown else f"{shown} [{n}]")
         joiner = "\n\n" if any("\n" in part for part in parts) else " "
         return Answer(question, joiner.join(parts), citations, False, passages, confidence)
+
+
+def embedding_picks(passages: list, n: int) -> tuple[list[int], list[int]]:
+    """Which candidates (best first by the features without embeddings; `passages` holds each
+    one's passage) get the embedding features: the first n, then each other passage's first. In a
+    file all about one topic every unit holds the question's words, and lexical ties fall to the
+    top passage. `bench/calibrate.py` fits the weights through the same choice."""
+    shortlist = list(range(min(n, len(passages))))
+    seen = {passages[i] for i in shortlist}
+    extra = []
+    for i, passage in enumerate(passages):
+        if passage not in seen:
+            seen.add(passage)
+            extra.append(i)
+    return shortlist, extra
 
 
 def _overlaps(a: Candidate, b: Candidate) -> bool:
