@@ -117,6 +117,23 @@ def test_a_word_ending_in_i_is_not_the_stem_of_one_ending_in_y():
     assert len(set(terms("copy copies"))) == 1 and len(set(terms("API APIs PyPI's"))) == 2
 
 
+def test_short_forms_typed_in_chat_meet_the_words_documentation_spells_out():
+    assert terms("which env var sets the cache dir") == terms("which environment variable sets the cache directory")
+    assert terms("clone the repo on a mac") == terms("clone the repository on macOS")
+    assert set(terms("UV_PYTHON_INSTALL_DIR")) >= set(terms("directory"))
+    # Forms that are names of their own elsewhere stay as typed: `--dev`, pip.conf.
+    assert terms("dev conf") == ["dev", "conf"]
+
+
+def test_lexical_search_finds_the_spelled_out_words_for_a_short_form():
+    texts = ["The CACHE_ROOT environment variable sets where downloads are stored.",
+             "A var keyword declares a name in old JavaScript.",
+             "Set NO_COLOR to turn off coloured output in terminals."]
+    chunks = [Chunk(f"c{i}", "/d/env.md", t, 0, len(t), 1, 1, None, None) for i, t in enumerate(texts)]
+    hits = LexicalIndex.build(chunks).search("env var?", 3)
+    assert hits[0][0].text == texts[0]
+
+
 def test_terms_a_document_is_about_count_as_present_in_each_of_its_units():
     def chunk(n: int, path: str, text: str, context: str = "") -> Chunk:
         return Chunk(f"{path}{n}", path, text, 0, len(text), 1, 1, None, None, context)

@@ -28,11 +28,23 @@ CONTRACTIONS = frozenset(
     wasnt werent hasnt havent hadnt lets""".split()
 )
 
+# Short forms people type in chat for words documentation spells out ("env var" for "environment
+# variable", "repo", "mac"): each is read as its full word, in the documents and in questions alike,
+# so the two meet. Only forms with no other common meaning; "dev" and "conf" stay as typed (flags
+# and file names: `--dev`, pip.conf).
+ALIASES = {
+    "env": "environment", "envs": "environments", "var": "variable", "vars": "variables",
+    "dir": "directory", "dirs": "directories", "repo": "repository", "repos": "repositories",
+    "config": "configuration", "configs": "configurations", "dep": "dependency", "deps": "dependencies",
+    "pkg": "package", "pkgs": "packages", "mac": "macos", "auth": "authentication",
+}
+
 _stemmer = Stemmer.Stemmer("english")
 
 
 @lru_cache(maxsize=65536)
 def _stem(word: str) -> str:
+    word = ALIASES.get(word, word)
     stem = _stemmer.stemWord(word)
     # Snowball turns a final y into i ("copy" -> "copi", to meet "copies"), which made "pypy" and
     # "pypi" one term; a word that itself ends in i ("pypi", "apis", "cli") keeps a mark of it.
