@@ -475,6 +475,27 @@ def test_a_wiki_pages_appendix_sections_are_not_indexed(encoder):
     assert blocks[-1].end == page.index(" See also(edit)")
 
 
+def test_a_wiki_pages_section_headings_are_headings_above_their_text(encoder):
+    page = ("Disneyland Paris - wikipedia Disneyland Paris Jump to: navigation, search Disneyland Paris is a "
+            "resort in France. Contents (hide) 1 History 2 Reception History(edit) Plans emerged in 1972. "
+            "It cost ``more than planned.'' The park opened in 1992. Awards and reception(edit) Critics "
+            "praised the castle.")
+    blocks, chunks, _ = _indexed_text_page(page, encoder)
+    headings = [b for b in blocks if b.kind == "heading"]
+    assert [h.text for h in headings] == ["History", "Awards and reception"]
+    assert page[headings[1].start : headings[1].end] == "Awards and reception(edit)"
+    body = [b for b in blocks if b.kind == "paragraph"]
+    # The sentence before a heading keeps its words; the text after it sits under it.
+    assert body[1].text == "Plans emerged in 1972. It cost ``more than planned.'' The park opened in 1992."
+    assert body[1].path == ("History",) and body[2].path == ("Awards and reception",)
+    critics = next(c for c in chunks if "Critics" in c.text)
+    assert critics.context == "Awards and reception" and critics.text.endswith("(edit) Critics praised the castle.")
+    units = [c.text[u.start : u.end] for c in chunks for u in c.units]
+    # A quotation closed TeX-style ends its sentence; it does not open the next one.
+    assert "It cost ``more than planned.''" in units and "The park opened in 1992." in units
+    assert not any("(edit)" in u for u in units)
+
+
 @pytest.mark.parametrize("end", ["\r\n", "\r"])
 def test_windows_and_old_mac_line_ends_give_the_lines_an_editor_shows(tmp_path, end):
     data = end.join(["# Setup", "", "Run the installer.", "Then restart the shell."]).encode()

@@ -185,26 +185,64 @@ _WIKI_BACK_MATTER = re.compile(
     r"Works cited|Citations)\(edit\)"
 )
 _PARAGRAPH = re.compile(r"\S(?:.|\n(?![ \t]*\n))*")
+# A section heading of such a page runs on between the sentences around it: "... in 1972.
+# Reception(edit) IGN ranked it ...". It starts after the last sentence end of the few words
+# before its edit link; with none (a list or table runs into it), at its last capitalised word.
+_WIKI_HEADING = re.compile(r"(?<=\S)\(edit\)")
+_SENTENCE_END = re.compile(r"""[.!?:;]["'’”)\]]*\s+|''\s+""")
+_HEADING_WORDS = 10
+
+
+def _heading_start(text: str, lo: int, at: int) -> int:
+    """Where the wiki heading whose edit link is at `at` begins (not before `lo`)."""
+    before = text[max(lo, at - 120) : at]
+    base = at - len(before)
+    ends = [m.end() for m in _SENTENCE_END.finditer(before)]
+    # (Not when those words are a table of contents, whose last entry then starts the heading.)
+    if ends and len(before[ends[-1] :].split()) <= _HEADING_WORDS and not _JUNK.search(before[ends[-1] :]):
+        return base + ends[-1]
+    caps = [m.start() for m in re.finditer(r"(?<!\S)[A-Z0-9]", before)]
+    return base + caps[-1] if caps else at
 
 
 def text_blocks(text: str) -> list[Block]:
-    """Blank-line paragraphs, hard wraps joined; a run of bulleted lines is one item each. A wiki
-    page's appendix sections (references, external links) are left out."""
+    """Blank-line paragraphs, hard wraps joined; a run of bulleted lines is one item each. On a
+    wiki page saved as text, its section headings are heading blocks, above the text of their
+    section, and its appendix sections (references, external links) are left out."""
     lines = LineMap(text)
     blocks: list[Block] = []
     back = _WIKI_BACK_MATTER.search(text)
     limit = back.start() if back else len(text)
+    path: tuple[str, ...] = ()
+
+    def add(kind: str, start: int, end: int) -> None:
+        nonlocal path
+        for m in _WIKI_HEADING.finditer(text, start, end):
+            head = _heading_start(text, start, m.start())
+            if text[start:head].strip():
+                add_one(kind, start, head, path)
+            title = joined(text[head : m.start()])
+            add_one(HEADING, head, m.end(), (), title)
+            path = (title,)
+            start = m.end()
+        add_one(kind, start, end, path)
+
+    def add_one(kind: str, start: int, end: int, where: tuple[str, ...], shown: str | None = None) -> None:
+        piece = text[start:end]
+        start += len(piece) - len(piece.lstrip())
+        end -= len(piece) - len(piece.rstrip())
+        if end > start:
+            blocks.append(Block(kind, start, end, lines.line_at(start), lines.line_at(end - 1), None,
+                                where, shown or joined(text[start:end])))
+
     for m in _PARAGRAPH.finditer(text[:limit].rstrip()):
         para_lines = m.group().split("\n")
         first = lines.line_at(m.start()) - 1
         bulleted = [k for k, ln in enumerate(para_lines) if _BULLET.match(ln)]
         cuts = sorted({0, *bulleted}) if bulleted else [0]
         for a, b in zip(cuts, cuts[1:] + [len(para_lines)]):
-            kind = ITEM if a in bulleted else PARAGRAPH
             start, end = lines.span(first + a, first + b)
-            end = min(end, m.end())  # a paragraph cut at the back matter
-            blocks.append(Block(kind, start, end, first + a + 1, first + b, None, (),
-                                joined(text[start:end])))
+            add(ITEM if a in bulleted else PARAGRAPH, start, min(end, m.end()))  # min: cut at the back matter
     return blocks
 
 

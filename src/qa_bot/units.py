@@ -67,9 +67,17 @@ def _windows(flat: str) -> list[tuple[int, str]]:
 
 
 def _sentences_in(text: str, offset: int, window: str) -> list[tuple[int, int]]:
-    spans = []
+    bounds = []
     for s in _segmenter().segment(window):
-        spans += content_spans(text, offset + s.start, offset + s.end)
+        # pysbd cuts a quotation closed TeX-style (flattened wiki pages: ``...one.'' A second)
+        # before its closing marks, which then opened the next sentence.
+        start = s.start + 2 if window.startswith("''", s.start) and bounds else s.start
+        if bounds and start != s.start:
+            bounds[-1] = (bounds[-1][0], start)
+        bounds.append((start, s.end))
+    spans = []
+    for start, end in bounds:
+        spans += content_spans(text, offset + start, offset + end)
     return spans
 
 
