@@ -105,6 +105,16 @@ def test_the_noun_that_names_the_answer_kind_is_no_term(seed_service):
     assert "time" in lexical.term_weights("What time zone do the talks use?")
 
 
+def test_a_how_to_questions_framing_is_no_term(seed_service):
+    lexical = seed_service.answerer.lexical
+    # Steps answer "the easiest way to install"; they rarely say "easiest", which outweighed the rest.
+    weights = lexical.term_weights("whats the easiest way to install it on a mac")
+    assert {"easiest", "way"}.isdisjoint(weights) and set(terms("install macOS")) == weights.keys()
+    assert "way" not in lexical.term_weights("What is the best method of adopting a draft?")
+    # Without "way to", the adjective is the subject ("the fastest resolver") and stays.
+    assert "fastest" in lexical.term_weights("which is the fastest resolver?")
+
+
 def test_contractions_typed_without_apostrophe_are_no_terms():
     # Rare in documentation, so corpus idf made "whats" the heaviest word of "whats a profile".
     assert terms("whats a profile, what's a catalog, dont and isnt") == ["profil", "catalog"]

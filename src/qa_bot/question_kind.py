@@ -52,10 +52,22 @@ def expected_type(question: str) -> str | None:
     return None
 
 
+# "the easiest way to install uv": a how-to question's framing, which the steps that answer it
+# rarely repeat; rare in documentation, "easiest" outweighed "install" and "mac" together.
+_MANNER = re.compile(
+    r"\b(easiest|best|simplest|quickest|fastest|recommended|right|proper|correct|preferred|cleanest|usual)"
+    r"\s+(way|ways|method|approach)\s+(?=to|of|for)\b",
+    re.IGNORECASE,
+)
+
+
 def type_nouns(question: str) -> frozenset[str]:
-    """The nouns that only name the kind of answer asked for ("on what date", "which year"): the
-    answer holds a date, not the word, so they are not terms a sentence must hold."""
-    return frozenset(m.group(1).lower() for m in _TYPE_NOUN.finditer(question))
+    """The words that only name the kind of answer asked for ("on what date", "which year", "the
+    easiest way to"): the answer holds a date or the steps, not the words, so they are not terms a
+    sentence must hold."""
+    nouns = {m.group(1).lower() for m in _TYPE_NOUN.finditer(question)}
+    nouns.update(w.lower() for m in _MANNER.finditer(question) for w in m.groups())
+    return frozenset(nouns)
 
 
 def type_match(kind: str | None, sentence: str, question: str) -> float:
