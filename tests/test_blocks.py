@@ -435,9 +435,9 @@ def test_page_furniture_is_not_indexed(encoder):
     page = ("Tide - wikipedia Tide Jump to: navigation, search Tides are the rise and fall of sea levels. "
             "They are caused by the Moon's gravity. Contents (hide) 1 History 2 See also "
             "History(edit) Tide tables were first kept in China. "
-            "Jump up ^ Smith, J. (2001). Tides. Retrieved 23 April 2017. Jump up ^ Ocean facts. "
-            "Retrieved from ``https://en.wikipedia.org/w/index.php?title=Tide'' "
-            "This page was last edited on 8 April 2018, at 01:07. The tidal range varies by place.")
+            "Jump up ^ Smith, J. (2001). Tides. Retrieved 23 April 2017. Jump up ^ Ocean facts. Range(edit) "
+            "The tidal range varies by place. Retrieved from ``https://en.wikipedia.org/w/index.php?title=Tide'' "
+            "This page was last edited on 8 April 2018, at 01:07.")
     _, chunks, indexed = _indexed_text_page(page, encoder)
     for furniture in ("Jump", "Retrieved", "last edited", "Contents (hide)"):
         assert furniture not in indexed
@@ -460,6 +460,20 @@ def test_furniture_inside_a_sentence_takes_only_itself_and_what_follows(encoder)
         assert content in indexed
     for furniture in ("Contents", "1 Cast 2 Episodes", "Jump", "Casting news", "Retrieved", "Notes", "Ratings"):
         assert furniture not in indexed
+
+
+def test_a_reference_list_ends_its_sections_content(encoder):
+    # A page saved without edit links: its reference list runs on to the end of the one block,
+    # and the titles it cites are sentences of their own.
+    page = ("World War I - wikipedia World War I Jump to: navigation, search The war lasted from 28 July 1914 "
+            "to 11 November 1918. It ended with armistices. Footnotes Jump up ^ Kitchen, Martin. ``The Ending "
+            "of World War One, and the Legacy of Peace''. BBC. Jump up ^ ``First World War officially ends''. "
+            "The Guardian. Retrieved 12 November 2009.")
+    _, chunks, indexed = _indexed_text_page(page, encoder)
+    assert "The war lasted from 28 July 1914 to 11 November 1918. It ended with armistices." in indexed
+    for reference in ("Ending of World War One", "BBC", "officially ends", "Guardian"):
+        assert reference not in indexed
+    assert [chunk.text[u.start : u.end] for chunk in chunks for u in chunk.units][-1] == "It ended with armistices."
 
 
 def test_a_wiki_pages_appendix_sections_are_not_indexed(encoder):

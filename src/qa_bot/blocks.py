@@ -303,8 +303,19 @@ _TITLE_CHARS = 200  # at most this much before the navigation line is the page t
 _MIN_WORDS = 3  # fewer before other furniture is furniture too
 
 
+# A wiki reference list ("Jump up ^ Smith (2001). Tides. Retrieved 23 April 2017.") runs on to the
+# end of its section, one cited title after another; each title ("``The Ending of World War One''.")
+# is a sentence of its own that no furniture marks, and it outranked the page's prose.
+_REFERENCE_LIST = re.compile(r"Jump up\b|\^ Jump")
+
+
 def is_junk(text: str) -> bool:
     return bool(_JUNK.search(text))
+
+
+def opens_reference_list(text: str) -> bool:
+    """True if `text` (a sentence) starts a reference list: nothing after it in its block is content."""
+    return bool(_REFERENCE_LIST.search(text))
 
 
 def content_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:

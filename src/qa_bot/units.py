@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .blocks import CODE, ENTRY, HEADING, ITEM, PROSE, ROW, Block, content_spans, is_junk
+from .blocks import CODE, ENTRY, HEADING, ITEM, PROSE, ROW, Block, content_spans, is_junk, opens_reference_list
 from .text import sentence_spans
 
 MAX_UNIT_CHARS = 1500  # an introduced list or code block is cut off after this (whole blocks)
@@ -45,9 +45,10 @@ def sentences(text: str, block: Block) -> list[tuple[int, int]]:
     flat = _INERT.sub(lambda m: m.group()[0] + "x" * (len(m.group()) - 2) + m.group()[-1],
                       text[block.start : block.end].replace("\n", " "))
     flat = _BARE.sub(lambda m: "x" * len(m.group()), flat)
-    spans = []
+    spans: list[tuple[int, int]] = []
     for at, window in _windows(flat):
-        spans += _sentences_in(text, block.start + at, window)
+        if _sentences_in(text, block.start + at, window, spans):
+            break
     return spans
 
 
@@ -66,7 +67,8 @@ def _windows(flat: str) -> list[tuple[int, str]]:
     return out
 
 
-def _sentences_in(text: str, offset: int, window: str) -> list[tuple[int, int]]:
+def _sentences_in(text: str, offset: int, window: str, spans: list[tuple[int, int]]) -> bool:
+    """Adds the window's sentences to `spans`; True when a reference list ended the block's content."""
     bounds = []
     for s in _segmenter().segment(window):
         # pysbd cuts a quotation closed TeX-style (flattened wiki pages: ``...one.'' A second)
@@ -75,10 +77,11 @@ def _sentences_in(text: str, offset: int, window: str) -> list[tuple[int, int]]:
         if bounds and start != s.start:
             bounds[-1] = (bounds[-1][0], start)
         bounds.append((start, s.end))
-    spans = []
     for start, end in bounds:
         spans += content_spans(text, offset + start, offset + end)
-    return spans
+        if opens_reference_list(text[offset + start : offset + end]):
+            return True
+    return False
 
 
 def answer_units(text: str, blocks: list[Block], spans: dict[int, list[tuple[int, int]]]) -> list[DocUnit]:
