@@ -58,6 +58,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import get_args
 
 from common import (
     DEFAULT_DATA,
@@ -88,11 +89,12 @@ from qa_bot.embeddings import make_encoder
 from qa_bot.indexer import Index
 from qa_bot.schema import Answer, Chunk
 from qa_bot.service import QAService
-from qa_bot.settings import Settings
+from qa_bot.settings import AnswererKind, Settings
 from qa_bot.text import sentence_spans
 
 DATASETS = {"v1.1": "squad-v1.1-dev", "v2.0": "squad-v2.0-dev"}
-ANSWERERS = ("features", "reader")  # QA_BOT_ANSWERER values, the default first
+ANSWERERS = get_args(AnswererKind)  # QA_BOT_ANSWERER values
+DEFAULT_ANSWERERS = ("features", "reader")  # the default first
 COLUMNS = ("qa-bot", *ANSWERERS, "bm25-only", "dense-only", "textbook")
 COLD_ASK_RUNS = 3
 
@@ -409,7 +411,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--limit", type=int, default=3000, help="random questions per dataset without --sample (seed 0)")
     p.add_argument("--split", choices=["eval", "train", "all"], default="eval",
                    help="ask only questions about these squad-splits.json articles (default eval)")
-    p.add_argument("--answerers", default=",".join(ANSWERERS),
+    p.add_argument("--answerers", default=",".join(DEFAULT_ANSWERERS),
                    help="comma-separated QA_BOT_ANSWERER values; the first is the qa-bot column")
     p.add_argument("--backend", choices=["onnx-int8", "onnx", "torch"], help="qa-bot embed_backend")
     p.add_argument("--skip-textbook", action="store_true", help="skip the LangChain baseline")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import re
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -61,6 +62,30 @@ def test_reader_declines_off_topic(reader_service, question):
     answer = reader_service.answer(question)
     assert answer.refused and answer.citations == []
     assert answer.confidence < reader_service.answerer.threshold
+
+
+@pytest.fixture(scope="module")
+def gated_service(seed_index, encoder) -> QAService:
+    return QAService(make_settings(seed_index, answerer="gated"), encoder=encoder)
+
+
+def test_gated_answers_in_the_features_order_and_declines_off_topic(seed_service, gated_service):
+    for question in PARAPHRASES:
+        features, gated = seed_service.answer(question), gated_service.answer(question)
+        if not gated.refused:
+            assert gated.text == features.text and gated.confidence == features.confidence
+    for question in OFF_TOPIC:
+        assert gated_service.answer(question).refused
+
+
+def test_gated_declines_when_the_readers_gate_fails(seed_service, gated_service, monkeypatch):
+    question = "How many countries co-sponsored the draft resolution?"
+    assert not seed_service.answer(question).refused and not gated_service.answer(question).refused
+    reader = gated_service.answerer.reader
+    monkeypatch.setattr(reader, "config", replace(reader.config, threshold=1.01))
+    answer = gated_service.answer(question)
+    # The features alone would answer: their confidence stays, and the reader's gate declines.
+    assert answer.refused and answer.confidence >= gated_service.answerer.threshold
 
 
 def _copy_model(tmp_path: Path) -> Path:

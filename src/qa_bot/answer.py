@@ -63,15 +63,18 @@ class ExtractiveAnswerer:
 
     def __init__(self, lexical: LexicalIndex, encoder, calibration: Calibration, max_sentences: int = 2,
                  threshold: float | None = None, dense_candidates: int = DENSE_CANDIDATES, reader: Reader | None = None,
-                 reader_candidates: int = 8, head: InteractionHead | None = None):
+                 reader_candidates: int = 8, head: InteractionHead | None = None, reader_orders: bool = True):
         self.lexical = lexical
         self.encoder = encoder
         self.cal = calibration
         self.max_sentences = max_sentences
         self.reader = reader
+        # False: the features order the units and decide as before, and the reader's own gate
+        # (its P(answered) against its threshold) must pass too.
+        self.reader_orders = reader_orders
         self.reader_candidates = reader_candidates
         self.head = head  # None: the interaction feature is 0 (as when training a new head)
-        default = reader.config.threshold if reader is not None else calibration.threshold
+        default = reader.config.threshold if reader is not None and reader_orders else calibration.threshold
         self.threshold = default if threshold is None else threshold
         # Every sentence that may be shown must be scored in full (unscored ones rank too low).
         self.dense_candidates = max(dense_candidates, max_sentences)
@@ -155,12 +158,15 @@ class ExtractiveAnswerer:
     # -- answering ---------------------------------------------------------------------
     def answer(self, question: str, passages: list[Passage]) -> Answer:
         ranked = self.candidates(question, passages)
-        if self.reader is not None and ranked:
+        gate_passed = True
+        if self.reader is not None and ranked and self.reader_orders:
             ranked, confidence = self.read(question, ranked)
         else:
             confidence = self.answerable(question, passages, ranked[0] if ranked else None)
+            if self.reader is not None and ranked and confidence >= self.threshold:
+                gate_passed = self.read(question, ranked)[1] >= self.reader.config.threshold
         best = ranked[0] if ranked else None
-        if best is None or confidence < self.threshold:
+        if best is None or confidence < self.threshold or not gate_passed:
             return Answer(question, REFUSAL_TEXT, [], True, passages, confidence)
         if self.lexical.unknown_words(question, UNKNOWN_WORD_SPECIFICITY):
             return Answer(question, REFUSAL_TEXT, [], True, passages, 0.0)

@@ -65,7 +65,7 @@ class QAService:
             self.backend = None
             self.backend_notice = f"The language model is unavailable: {exc}; showing the extractive answer."
             log.warning("%s", self.backend_notice)
-        self.reader = shared_reader() if settings.answerer == "reader" else None
+        self.reader = shared_reader() if settings.answerer in ("reader", "gated") else None
         self.head = shared_head() if interaction else None
         self.generative = None  # GenerativeAnswerer when a backend is configured
         # Guards the swap of lexical/retriever/answerer, so a question never mixes two snapshots.
@@ -104,6 +104,7 @@ class QAService:
                     lexical, self.encoder, calibration, self.settings.max_answer_sentences,
                     self.settings.refusal_threshold, reader=self.reader,
                     reader_candidates=self.settings.reader_candidates, head=self.head,
+                    reader_orders=self.settings.answerer == "reader",
                 )
                 if self.backend is not None:
                     from .generative import GenerativeAnswerer, Prompts  # LangChain prompts load only when used

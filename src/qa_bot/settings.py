@@ -13,7 +13,7 @@ EmbedBackend = Literal["onnx-int8", "onnx", "torch"]
 # Texts per model call. onnxruntime's arena keeps the largest batch's activations: indexing
 # 1,290 chunks peaked at 890 MiB with 32 and at 475 MiB with 8, in the same time.
 EMBED_BATCH_SIZE = 8
-AnswererKind = Literal["reader", "features"]
+AnswererKind = Literal["reader", "features", "gated"]
 
 
 class Settings(BaseSettings):
@@ -45,7 +45,8 @@ class Settings(BaseSettings):
     )
     answerer: AnswererKind = Field(
         "features", description="features: the hand-fitted features and logistic refusal model (measured "
-        "better so far); reader: qa-bot's trained reader orders sentences and decides refusal.",
+        "better so far); reader: qa-bot's trained reader orders sentences and decides refusal; gated: the "
+        "features order the sentences, and the reader's refusal gate must pass as well as theirs.",
     )
     reader_candidates: int = Field(8, ge=1, description="Shortlisted sentences the reader scores.")
 
