@@ -5,7 +5,8 @@ MiniLM similarity, the trained interaction head's score, `interaction.py`) rank 
 either (`QA_BOT_ANSWERER=features`, the default) a small logistic model over the features gives the
 probability that they answer the question at all, with weights fitted by `bench/calibrate.py`
 (`calibration.json`), or qa-bot's reader (a trained cross-encoder, `reader.py`) orders the
-shortlist and gives that probability.
+shortlist and gives that probability, or (`gated`) the features decide and the reader's calibrated
+gate must pass too.
 """
 
 from __future__ import annotations
