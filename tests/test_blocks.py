@@ -419,15 +419,18 @@ def test_answers_are_whole_units_with_verbatim_quotes(service, docs):
         "technician every twelve months.")
 
 
-def _indexed_text_page(page: str, encoder):
-    """A plain-text page through the document model and chunking: its blocks and its chunks."""
+def _indexed_text_page(page: str, encoder, kept: tuple[str, ...] = (), dropped: tuple[str, ...] = ()):
+    """A plain-text page through the document model and chunking: its blocks, its chunks and the
+    text they index, which must hold every string of `kept` and none of `dropped`."""
     from qa_bot.blocks import text_blocks
     from qa_bot.ingest import Document, file_hash
 
     doc = Document("/docs/page.txt", page, file_hash(page.encode()), text_blocks(page))
     chunks = chunk_document(doc, make_splitter(encoder.count_tokens, 256))
     assert all(page[c.start : c.end] == c.text for c in chunks)
-    return doc.blocks, chunks, " ".join(c.indexed_text for c in chunks)
+    indexed = " ".join(c.indexed_text for c in chunks)
+    assert [k for k in kept if k not in indexed] == [] and [d for d in dropped if d in indexed] == []
+    return doc.blocks, chunks, indexed
 
 
 def test_page_furniture_is_not_indexed(encoder):
@@ -438,13 +441,13 @@ def test_page_furniture_is_not_indexed(encoder):
             "Jump up ^ Smith, J. (2001). Tides. Retrieved 23 April 2017. Jump up ^ Ocean facts. Range(edit) "
             "The tidal range varies by place. Retrieved from ``https://en.wikipedia.org/w/index.php?title=Tide'' "
             "This page was last edited on 8 April 2018, at 01:07.")
-    _, chunks, indexed = _indexed_text_page(page, encoder)
-    for furniture in ("Jump", "Retrieved", "last edited", "Contents (hide)"):
-        assert furniture not in indexed
-    assert chunks[0].text.startswith("Tides are the rise and fall of sea levels.")
-    assert "They are caused by the Moon's gravity." in indexed and "The tidal range varies by place." in indexed
     # The contents run on into the first section's first sentence, which is kept.
-    assert "Tide tables were first kept in China." in indexed
+    _, chunks, _ = _indexed_text_page(
+        page, encoder,
+        kept=("They are caused by the Moon's gravity.", "The tidal range varies by place.",
+              "Tide tables were first kept in China."),
+        dropped=("Jump", "Retrieved", "last edited", "Contents (hide)"))
+    assert chunks[0].text.startswith("Tides are the rise and fall of sea levels.")
 
 
 def test_furniture_inside_a_sentence_takes_only_itself_and_what_follows(encoder):
@@ -453,26 +456,23 @@ def test_furniture_inside_a_sentence_takes_only_itself_and_what_follows(encoder)
             "2 Episodes Cast(edit) Joseph Morgan as Niklaus Mikaelson Daniel Gillies as Elijah Mikaelson "
             "Jump up ^ ``Casting news''. Retrieved 2 May 2014. Episodes(edit) The season has 22 episodes. "
             "Notes(edit) Jump up ^ Ratings were lower.")
-    _, _, indexed = _indexed_text_page(page, encoder)
-    for content in ("The second season premiered on October 6, 2014",
-                    "Joseph Morgan as Niklaus Mikaelson Daniel Gillies as Elijah Mikaelson",
-                    "Episodes(edit) The season has 22 episodes."):
-        assert content in indexed
-    for furniture in ("Contents", "1 Cast 2 Episodes", "Jump", "Casting news", "Retrieved", "Notes", "Ratings"):
-        assert furniture not in indexed
+    _indexed_text_page(
+        page, encoder,
+        kept=("The second season premiered on October 6, 2014",
+              "Joseph Morgan as Niklaus Mikaelson Daniel Gillies as Elijah Mikaelson",
+              "Episodes(edit) The season has 22 episodes."),
+        dropped=("Contents", "1 Cast 2 Episodes", "Jump", "Casting news", "Retrieved", "Notes", "Ratings"))
 
 
 def test_a_reference_list_ends_its_sections_content(encoder):
     # A page saved without edit links: its reference list runs on to the end of the one block,
     # and the titles it cites are sentences of their own.
-    page = ("World War I - wikipedia World War I Jump to: navigation, search The war lasted from 28 July 1914 "
-            "to 11 November 1918. It ended with armistices. Footnotes Jump up ^ Kitchen, Martin. ``The Ending "
-            "of World War One, and the Legacy of Peace''. BBC. Jump up ^ ``First World War officially ends''. "
-            "The Guardian. Retrieved 12 November 2009.")
-    _, chunks, indexed = _indexed_text_page(page, encoder)
-    assert "The war lasted from 28 July 1914 to 11 November 1918. It ended with armistices." in indexed
-    for reference in ("Ending of World War One", "BBC", "officially ends", "Guardian"):
-        assert reference not in indexed
+    war = "The war lasted from 28 July 1914 to 11 November 1918. It ended with armistices."
+    page = (f"World War I - wikipedia World War I Jump to: navigation, search {war} Footnotes Jump up ^ Kitchen, "
+            "Martin. ``The Ending of World War One, and the Legacy of Peace''. BBC. Jump up ^ ``First World War "
+            "officially ends''. The Guardian. Retrieved 12 November 2009.")
+    dropped = ("Ending of World War One", "BBC", "officially ends", "Guardian")
+    _, chunks, _ = _indexed_text_page(page, encoder, kept=(war,), dropped=dropped)
     assert [chunk.text[u.start : u.end] for chunk in chunks for u in chunk.units][-1] == "It ended with armistices."
 
 
@@ -481,11 +481,10 @@ def test_a_wiki_pages_appendix_sections_are_not_indexed(encoder):
             "Sales(edit) Despite strong sales into the 90s, they were discontinued. See also(edit) List of frozen "
             "dessert brands References(edit) Jump up ^ ``What Happened To Pudding Pops?''. Culinary Lore. "
             "Sources(edit) http://www.example.com/jello-pudding-pops/ This article is a stub.")
-    blocks, _, indexed = _indexed_text_page(page, encoder)
     # "Notes" may sit mid-page, so content after it stays; from "See also" on, nothing does.
-    assert "Despite strong sales into the 90s, they were discontinued." in indexed
-    for appendix in ("List of frozen", "Culinary Lore", "example.com", "stub"):
-        assert appendix not in indexed
+    blocks, _, _ = _indexed_text_page(
+        page, encoder, kept=("Despite strong sales into the 90s, they were discontinued.",),
+        dropped=("List of frozen", "Culinary Lore", "example.com", "stub"))
     assert blocks[-1].end == page.index(" See also(edit)")
 
 
