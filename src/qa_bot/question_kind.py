@@ -56,7 +56,7 @@ def expected_type(question: str) -> str | None:
 # rarely repeat; rare in documentation, "easiest" outweighed "install" and "mac" together.
 _MANNER = re.compile(
     r"\b(easiest|best|simplest|quickest|fastest|recommended|right|proper|correct|preferred|cleanest|usual)"
-    r"\s+(way|ways|method|approach)\s+(?=to|of|for)\b",
+    r"\s+(way|ways|method|approach)\s+(?=(?:to|of|for)\b)",
     re.IGNORECASE,
 )
 
