@@ -281,12 +281,17 @@ def code_named_headings(blocks: list[Block], text: str) -> set[int]:
 
 # -- boilerplate ------------------------------------------------------------------------------
 
+# A wiki reference list ("Jump up ^ Smith (2001). Tides. Retrieved 23 April 2017.") runs on to the
+# end of its section, one cited title after another; each title ("``The Ending of World War One''.")
+# is a sentence of its own that no furniture marks, and it outranked the page's prose.
+_REFERENCE_LIST = re.compile(r"Jump up\b|\^ Jump")
 # Page furniture that says nothing about the subject: wiki navigation and reference lists, page
 # footers, edit links, cookie banners. A block holding one is not indexed; in a sentence, only
 # the furniture and what follows it go (flattened pages run a cast list or a table, with no full
 # stop, into a reference list, and a lead paragraph into the table of contents).
 _JUNK = re.compile(
-    r"Jump to: navigation|Jump up\b|\^ Jump|Retrieved (?:from|on )?\W*(?:\d|http|``)|This page was last (?:edited|modified)|"
+    rf"Jump to: navigation|{_REFERENCE_LIST.pattern}|"
+    r"Retrieved (?:from|on )?\W*(?:\d|http|``)|This page was last (?:edited|modified)|"
     r"Text is available under the Creative Commons|Privacy Policy|Terms of Use|Edit this page|"
     r"Contents \(hide\)|Hidden categories:|^\s*Categories:|Wikipedia® is a registered|Back to top|"
     r"(?:This|Our) (?:site|website) uses cookies|Accept (?:all )?cookies",
@@ -301,12 +306,6 @@ _FURNITURE = re.compile(
 )
 _TITLE_CHARS = 200  # at most this much before the navigation line is the page title
 _MIN_WORDS = 3  # fewer before other furniture is furniture too
-
-
-# A wiki reference list ("Jump up ^ Smith (2001). Tides. Retrieved 23 April 2017.") runs on to the
-# end of its section, one cited title after another; each title ("``The Ending of World War One''.")
-# is a sentence of its own that no furniture marks, and it outranked the page's prose.
-_REFERENCE_LIST = re.compile(r"Jump up\b|\^ Jump")
 
 
 def is_junk(text: str) -> bool:

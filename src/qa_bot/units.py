@@ -73,8 +73,9 @@ def _sentences_in(text: str, offset: int, window: str, spans: list[tuple[int, in
     for s in _segmenter().segment(window):
         # pysbd cuts a quotation closed TeX-style (flattened wiki pages: ``...one.'' A second)
         # before its closing marks, which then opened the next sentence.
-        start = s.start + 2 if window.startswith("''", s.start) and bounds else s.start
-        if bounds and start != s.start:
+        start = s.start
+        if bounds and window.startswith("''", start):
+            start += 2
             bounds[-1] = (bounds[-1][0], start)
         bounds.append((start, s.end))
     for start, end in bounds:
