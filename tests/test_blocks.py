@@ -509,6 +509,35 @@ def test_a_wiki_pages_section_headings_are_headings_above_their_text(encoder):
     assert not any("(edit)" in u for u in units)
 
 
+def test_a_wiki_pages_lead_is_a_sentence_apart_from_the_infobox_run_into_it(encoder):
+    cells = " ".join(f"Treaty {n} Signed 24 July 19{n} ({n} years, 8 months)" for n in range(10, 20))
+    lead = ("World War I (often abbreviated to WWI), also known as the Great War, was a global war that "
+            "lasted from 28 July 1914 to 11 November 1918.")
+    page = (f"World War I - wikipedia World War I Jump to: navigation, search Events leading to World War I "
+            f"{cells} July Crisis 1914 {lead} It ended with armistices.")
+    _, chunks, _ = _indexed_text_page(page, encoder, kept=(lead,))
+    units = [c.text[u.start : u.end] for c in chunks for u in c.units]
+    assert lead in units and "It ended with armistices." in units
+    # The infobox cells stay a unit of their own, up to the lead; the title inside them cuts nothing.
+    assert any(u.startswith("Events leading to World War I Treaty 10") and u.endswith("July Crisis 1914")
+               for u in units)
+    # Only a page's title opens a lead: a long sentence on any other page is not cut.
+    other = page.replace("World War I - wikipedia ", "")
+    _, chunks, _ = _indexed_text_page(other, encoder)
+    assert lead not in [c.text[u.start : u.end] for c in chunks for u in c.units]
+
+
+def test_a_long_page_is_not_cut_into_sentences_inside_parentheses(encoder):
+    # Pages longer than pysbd's window are cut at likely sentence ends first; "a.k.a. Azrael" is none.
+    filler = [f"Issue {n} of the story was printed in {n + 1900}." for n in range(60)]
+    sentence = ("Wayne is replaced as Batman by an apprentice named Jean-Paul Valley (a.k.a. Azrael), who "
+                "becomes increasingly violent.")
+    for at in range(40, 50):  # wherever the window would end
+        page = " ".join([*filler[:at], sentence, *filler[at:]])
+        _, chunks, _ = _indexed_text_page(page, encoder)
+        assert sentence in [c.text[u.start : u.end] for c in chunks for u in c.units], at
+
+
 @pytest.mark.parametrize("end", ["\r\n", "\r"])
 def test_windows_and_old_mac_line_ends_give_the_lines_an_editor_shows(tmp_path, end):
     data = end.join(["# Setup", "", "Run the installer.", "Then restart the shell."]).encode()

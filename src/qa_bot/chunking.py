@@ -20,7 +20,7 @@ from .units import DocUnit, answer_units, introduces, sentences
 # Coarsest boundary first: paragraphs, lines, sentences, clauses, words, characters.
 SEPARATORS = ["\n\n", "\n", ". ", "? ", "! ", "; ", ": ", ", ", " ", ""]
 # Bumped whenever the way files become chunks changes: old indexes are then rebuilt.
-LAYOUT = "blocks-6"
+LAYOUT = "blocks-7"
 
 
 @dataclass(frozen=True, slots=True)

@@ -49,22 +49,52 @@ def sentences(text: str, block: Block) -> list[tuple[int, int]]:
     for at, window in _windows(flat):
         if _sentences_in(text, block.start + at, window, spans):
             break
+    if title := _page_title(flat):
+        return [piece for s, e in spans for piece in _split_lead(text, s, e, title)]
     return spans
+
+
+def _page_title(flat: str) -> str | None:
+    """The title of a wiki page saved as text ("World War I - wikipedia World War I Jump to: ..."),
+    read from the start of its first block."""
+    m = _WIKI_TITLE.match(flat)
+    return m.group(1).strip() if m else None
+
+
+def _split_lead(text: str, start: int, end: int, title: str) -> list[tuple[int, int]]:
+    """A flattened page runs its infobox, cell after cell with no full stop, into the lead
+    sentence ("... July Crisis 1914 World War I (often abbreviated to WWI), ... was a global
+    war ..."): a long sentence is cut where the page's title opens its lead, so the lead, which
+    answers most questions about the page, is a sentence of its own."""
+    sentence = text[start:end]
+    if len(sentence.split()) < _RUN_ON_WORDS:
+        return [(start, end)]
+    leads = [m.start() for m in re.finditer(re.escape(title) + _LEAD_AFTER_TITLE, sentence) if m.start() > 0]
+    if not leads:
+        return [(start, end)]
+    cut = start + leads[-1]
+    head = text[start:cut].rstrip()
+    return [(start, start + len(head)), (cut, end)] if head else [(cut, end)]
 
 
 def _windows(flat: str) -> list[tuple[int, str]]:
     """pysbd slows down more than linearly on long texts (a whole web page on one line):
-    it reads them in windows of about WINDOW characters cut at likely sentence ends."""
+    it reads them in windows of about WINDOW characters cut at likely sentence ends, though not
+    inside parentheses, where pysbd never cuts ("Jean-Paul Valley (a.k.a. Azrael), who")."""
     if len(flat) <= WINDOW:
         return [(0, flat)]
     out, start, end = [], 0, 0
     for s, e in sentence_spans(flat):
-        if e - start > WINDOW and end > start:
+        if e - start > WINDOW and end > start and (not _unclosed(flat[start:end]) or e - start > 2 * WINDOW):
             out.append((start, flat[start:end]))
             start = s
         end = e
     out.append((start, flat[start:]))
     return out
+
+
+def _unclosed(text: str) -> bool:
+    return text.count("(") > text.count(")")
 
 
 def _sentences_in(text: str, offset: int, window: str, spans: list[tuple[int, int]]) -> bool:
@@ -158,6 +188,10 @@ def _introduced(blocks: list[Block], i: int) -> list[Block]:
     return out
 
 
+_WIKI_TITLE = re.compile(r"\s*(\S.{0,150}?) - wikipedia\b", re.IGNORECASE)
+# A lead names its subject, then a parenthesis ("(born 1944)"), an alias or the verb.
+_LEAD_AFTER_TITLE = r"(?=\s*\(|,|\s+(?:is|was|are|were)\b)"
+_RUN_ON_WORDS = 60  # a sentence this long on such a page is cells run together, or holds the lead
 _ONLY_LINK = re.compile(r"(?:[-*+•]|\d{1,3}[.)])?\s*\[[^\]]*\]\([^)]*\)\W*$")  # a navigation list's item
 _HATNOTE = re.compile(r"For (?!example|instance)[^.]{0,150}, see [^.]{0,150}\.?$")
 _POINTER = re.compile(
