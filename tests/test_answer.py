@@ -66,6 +66,28 @@ def test_citations_in_markdown_and_pdf(tmp_path, encoder):
     assert cite.quote in "Replace the XR-7 filter every 90 days."
 
 
+def test_a_sentence_that_leans_back_is_quoted_with_the_one_before_it(tmp_path, encoder):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "oscal.md").write_text(
+        "# Plans\n\nWe are also working on a prose OSCAL specification.\nIt will define the catalog and "
+        "profile models and explain how to convert them.\n\n## Tools\n\nIt ships a converter for "
+        "catalog files.\n"
+    )
+    Index(make_settings(tmp_path / "ix"), encoder).sync([docs])
+    svc = QAService(make_settings(tmp_path / "ix"), encoder=encoder)
+
+    answer = svc.answer("what will define the catalog and profile models?")
+    assert_verifiable(answer)
+    # The quote starts at the sentence "It" points back to, on the line before.
+    assert answer.citations[0].quote == ("We are also working on a prose OSCAL specification. It will define the "
+                                         "catalog and profile models and explain how to convert them.")
+    assert (answer.citations[0].start_line, answer.citations[0].end_line) == (3, 4)
+    # Not across a heading: there "It" has nothing before it to lean on.
+    tools = svc.answer("what ships a converter for catalog files?")
+    assert tools.citations[0].quote == "It ships a converter for catalog files."
+
+
 @pytest.mark.parametrize(
     "question",
     ["What is the capital of Australia?", "How do I bake sourdough bread?", "Who won the 1998 World Cup?"],

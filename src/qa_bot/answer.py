@@ -24,7 +24,7 @@ from .question_kind import expected_type, type_match
 from .reader import Reader
 from .schema import Answer, Citation, Passage, Unit
 from .text import terms
-from .units import display
+from .units import MAX_UNIT_CHARS, display, leans_back
 
 REFUSAL_TEXT = "I could not find the answer to that in the documents."
 # A question that names something rare (a tool, a product, a term of art: Zipf frequency in
@@ -175,10 +175,11 @@ class ExtractiveAnswerer:
         def strength(c: Candidate) -> float:
             return c.score if c.reader is None else c.reader
 
-        chosen = [best]
+        chosen = [_with_antecedent(best)]
         for cand in ranked[1:]:
             if len(chosen) >= self.max_sentences or strength(cand) < 0.85 * strength(best):
                 break
+            cand = _with_antecedent(cand)
             if not any(_overlaps(cand, c) or cand.text == c.text for c in chosen):
                 chosen.append(cand)
         citations, parts = [], []
@@ -205,6 +206,19 @@ def embedding_picks(passages: list, n: int) -> tuple[list[int], list[int]]:
             seen.add(passage)
             extra.append(i)
     return shortlist, extra
+
+
+def _with_antecedent(cand: Candidate) -> Candidate:
+    """A sentence that leans back is quoted with the sentence right before it in its text (no
+    heading or list marker between), as a reader would need it; its score stays its own."""
+    u, chunk = cand.unit, cand.passage.chunk
+    if u is None or u.kind != "sentence" or not leans_back(cand.text):
+        return cand
+    prev = next((p for p in reversed(chunk.units) if p.end <= cand.start), None)
+    if prev is None or prev.kind != "sentence" or chunk.text[prev.end : cand.start].strip() \
+            or cand.end - prev.start > MAX_UNIT_CHARS:
+        return cand
+    return replace(cand, start=prev.start, unit=replace(u, start=prev.start, start_line=prev.start_line, page=prev.page))
 
 
 def _overlaps(a: Candidate, b: Candidate) -> bool:

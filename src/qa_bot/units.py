@@ -145,6 +145,13 @@ def answer_units(text: str, blocks: list[Block], spans: dict[int, list[tuple[int
     return units
 
 
+def leans_back(sentence: str) -> bool:
+    """A sentence that opens by pointing back ("This method builds uv from source", "When
+    enabled, uv queries the driver") says what it says of the sentence before it, which a quote
+    of it alone leaves out."""
+    return bool(_ANAPHOR.match(sentence))
+
+
 def is_pointer(sentence: str) -> bool:
     """A sentence that only sends the reader elsewhere: a docs cross-reference ("See the
     documentation on [upgrading](#upgrading) for details.", "Or, read on for [guides](x.md)") or
@@ -193,6 +200,10 @@ _WIKI_TITLE = re.compile(r"\s*(\S.{0,150}?) - wikipedia\b", re.IGNORECASE)
 _LEAD_AFTER_TITLE = r"(?=\s*\(|,|\s+(?:is|was|are|were)\b)"
 _RUN_ON_WORDS = 60  # a sentence this long on such a page is cells run together, or holds the lead
 _ONLY_LINK = re.compile(r"(?:[-*+•]|\d{1,3}[.)])?\s*\[[^\]]*\]\([^)]*\)\W*$")  # a navigation list's item
+_ANAPHOR = re.compile(
+    r"(?:This|These|That|Those|It|Its|They|Their|Such|He|She|His|Her|"
+    r"(?:When|If|Once|Unless) (?:enabled|disabled|set|used|provided|specified|present|so|not)|"
+    r"In (?:this|that|either|both) cases?|Otherwise|Instead)\b")
 _HATNOTE = re.compile(r"For (?!example|instance)[^.]{0,150}, see [^.]{0,150}\.?$")
 _POINTER = re.compile(
     r"^\W*(?:or,? |also,? )?(?:see|read|refer to|check out|explore|visit|consult|head to)\b|"
