@@ -157,6 +157,12 @@ def test_short_forms_typed_in_chat_meet_the_words_documentation_spells_out():
     assert terms("dev conf") == ["dev", "conf"]
 
 
+def test_a_number_with_thousands_separators_is_one_term():
+    assert terms("more than 10000 runs") == terms("more than 10,000 runs") == ["10000", "run"]
+    # Commas between numbers that are no thousands groups still separate them.
+    assert terms("in 2010,2011 and 1,2,3") == ["2010", "2011", "1", "2", "3"]
+
+
 def test_lexical_search_finds_the_spelled_out_words_for_a_short_form():
     texts = ["The CACHE_ROOT environment variable sets where downloads are stored.",
              "A var keyword declares a name in old JavaScript.",

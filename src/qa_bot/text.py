@@ -7,7 +7,8 @@ from functools import lru_cache
 
 import Stemmer
 
-_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
+# A number written with thousands separators is one word ("10,000" meets "10000" as a term).
+_WORD = re.compile(r"(?<!\d)\d{1,3}(?:,\d{3})+(?!\d)|[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
 
 STOPWORDS = frozenset(
     """a about above after again against all also am an and any are as at be because been before
@@ -58,7 +59,7 @@ def words(text: str, lower: bool = True) -> list[str]:
 
 def term_pairs(text: str) -> list[tuple[str, str]]:
     """(word, stemmed term) for each content word."""
-    return [(w, _stem(w.replace("’", "'"))) for w in words(text)
+    return [(w, _stem(w.replace("’", "'").replace(",", ""))) for w in words(text)
             if w not in STOPWORDS and w.replace("'", "").replace("’", "") not in CONTRACTIONS]
 
 
