@@ -12,6 +12,7 @@ from qa_bot.errors import InputError
 from qa_bot.indexer import Index
 from qa_bot.service import QAService
 from qa_bot.lexical import LexicalIndex, sentence_evidence
+from qa_bot.question_kind import definition_subject, expected_type, type_match
 from qa_bot.schema import Chunk
 from qa_bot.text import sentence_spans, terms
 from tests.conftest import PARAPHRASES, make_settings
@@ -155,6 +156,20 @@ def test_short_forms_typed_in_chat_meet_the_words_documentation_spells_out():
     assert set(terms("UV_PYTHON_INSTALL_DIR")) >= set(terms("directory"))
     # Forms that are names of their own elsewhere stay as typed: `--dev`, pip.conf.
     assert terms("dev conf") == ["dev", "conf"]
+
+
+def test_a_what_is_question_prefers_the_sentence_that_says_what_it_is():
+    assert [definition_subject(q) for q in ("what is a workspace", "whats a profile in oscal", "What are clades?")] \
+        == ["workspace", "profile", "clades"]
+    # A name, a value or an attribute is asked for, not a definition.
+    assert [definition_subject(q) for q in ("What is the capital of Australia?", "what's the default http timeout",
+                                            "What is terra preta called?", "what got done in sprint 2")] == [None] * 4
+    q = "what is a workspace"
+    assert expected_type(q) == "definition"
+    layout = "The most common workspace layout can be thought of as a root project with libraries."
+    cargo = "Inspired by the Cargo concept of the same name, a workspace is a collection of packages."
+    assert type_match("definition", layout, q) == 0.0
+    assert type_match("definition", cargo, q) == type_match("definition", "Workspaces are managed together.", q) == 1.0
 
 
 def test_a_number_with_thousands_separators_is_one_term():

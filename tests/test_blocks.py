@@ -336,7 +336,8 @@ def test_a_sentence_that_only_points_elsewhere_is_no_answer_unit(tmp_path, encod
         "# Locking\n\nThe lockfile is not updated when new versions are released. See the documentation on\n"
         "[upgrading locked package versions](#upgrading) for details.\n\n"
         "## Upgrading\n\nTo upgrade one package, run `uv lock --upgrade-package <name>`. For more details,\n"
-        "see [the resolver](resolution.md).\n")
+        "see [the resolver](resolution.md). For more details on lockfiles and how they're created, see the\n"
+        "[project layout](./layout.md) documentation.\n")
     (tmp_path / "index.md").write_text(  # a table of contents: neither its items nor the list
         "# Concepts\n\nRead about:\n\n- [Projects](./projects.md)\n- [Tools](./tools.md)\n")
     (tmp_path / "book.txt").write_text(

@@ -36,8 +36,8 @@ _TYPE_NOUN = re.compile(
 
 
 def expected_type(question: str) -> str | None:
-    """"number", "time", "name", "place" or "command", as the question's wording asks; None for
-    other questions."""
+    """"number", "time", "name", "place", "command" or "definition", as the question's wording
+    asks; None for other questions."""
     q = question.lower()
     if re.search(rf"\bhow (many|much|long|old|far|big|large|tall|high|often)\b|\b(what|which) ({_NUMBER_NOUNS})s?\b", q):
         return "number"
@@ -49,7 +49,38 @@ def expected_type(question: str) -> str | None:
         return "place"
     if _HOWTO.search(q):
         return "command"
+    if definition_subject(question):
+        return "definition"
     return None
+
+
+# "what is a workspace", "whats a profile in oscal": the answer says what the thing is. The
+# subject is a few words, no "of" (then "what is the capital of Australia" asks for a name), no
+# final verb or preposition ("what is terra preta called", "what is the book about"), and not a
+# default or an amount, which a value answers.
+_DEFINITION_Q = re.compile(
+    r"^\s*what(?:\s+(?:is|are)|s|'s|’s)\s+(?:(?:a|an|the)\s+)?"
+    r"(?P<x>[\w`.-]+(?:\s+(?!(?:of|in)\b)[\w`.-]+){0,2}?)(?:\s+in\s+[\w.-]+(?:\s+[\w.-]+)?)?\s*\??\s*$",
+    re.IGNORECASE,
+)
+_NOT_SUBJECT = {"called", "named", "used", "made", "known", "about", "like", "for", "meant", "there", "this",
+                "that", "it", "they", "happening", "wrong", "new", "next", "up", "default", "average", "total",
+                "number", "name", "difference", "best", "easiest", "point", "with", "to", "from", "by", "at"}
+
+
+def definition_subject(question: str) -> str | None:
+    """What a "what is X?" question asks to define, or None."""
+    m = _DEFINITION_Q.match(question)
+    if not m:
+        return None
+    x = m.group("x").strip("`").lower()
+    return None if set(x.split()) & _NOT_SUBJECT else x
+
+
+def _defines(subject: str, sentence: str) -> bool:
+    """The sentence says what `subject` is ("a workspace is ...", "Workspaces are ...")."""
+    name = r"\s+".join(re.escape(w) for w in subject.split())
+    return bool(re.search(rf"(?<![\w-])`?{name}`?s?\s+(?:is|are|means|refers to)\b", sentence, re.IGNORECASE))
 
 
 # "the easiest way to install uv": a how-to question's framing, which the steps that answer it
@@ -75,6 +106,8 @@ def type_match(kind: str | None, sentence: str, question: str) -> float:
     lacks), 0 if it does not, 0.5 when the question asks for no particular kind."""
     if kind is None:
         return 0.5
+    if kind == "definition":
+        return 1.0 if _defines(definition_subject(question) or "", sentence) else 0.0
     if kind == "number":
         return 1.0 if _NUMBER.search(sentence) else 0.0
     if kind == "time":

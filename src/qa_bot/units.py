@@ -222,7 +222,7 @@ _ANAPHOR = re.compile(
 _HATNOTE = re.compile(r"For (?!example|instance)[^.]{0,150}, see [^.]{0,150}\.?$")
 _POINTER = re.compile(
     r"^\W*(?:or,? |also,? )?(?:see|read|refer to|check out|explore|visit|consult|head to)\b|"
-    r"\bcan be found (?:in|at|on) (?:the |our )?\[|^for (?:more|further|additional|full) [^,]{0,40}, see\b",
+    r"\bcan be found (?:in|at|on) (?:the |our )?\[|^for (?:more|further|additional|full) [^,]{0,80}, see\b",
     re.IGNORECASE)
 # A code span is short and single-backticked: ``LaTeX quotes'' in web text are not code, and a
 # false span swallowing a page would swallow its sentence ends.
