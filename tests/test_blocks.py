@@ -216,13 +216,16 @@ timeout = 10
 """
 
 
-def test_tab_labels_are_not_part_of_a_reference_entry(tmp_path):
+def test_tab_labels_are_not_part_of_a_reference_entry(tmp_path, encoder):
     (tmp_path / "ref.html").write_text(TABBED_ENTRY_HTML)
     doc = load(tmp_path / "ref.html")
     assert "pyproject.toml" not in doc.text
     assert [b.kind for b in doc.blocks] == ["entry", "code"]
     assert doc.blocks[0].text == "timeout: Seconds to wait for a mirror. Default value: 30 Example usage:"
     assert doc.blocks[1].text == "[tool.fernwood]\ntimeout = 10"
+    # Its answer ends before the label, whose example (behind the tabs) it does not hold.
+    (unit, quote), = [(u, q) for u, q in _units(doc, encoder) if u.kind == "entry"]
+    assert _flat(quote) == "timeout Seconds to wait for a mirror. Default value: 30"
 
 
 # A deprecated setting on a built reference page: the admonition's title sits inside the entry.

@@ -135,7 +135,7 @@ def answer_units(text: str, blocks: list[Block], spans: dict[int, list[tuple[int
     for i, b in enumerate(blocks):
         if b.kind in (ENTRY, ROW):
             if not is_junk(b.text):
-                units.append(DocUnit(b.start, b.end, b.kind, 0, b, b))
+                units.append(DocUnit(b.start, _without_dangling_label(text, b), b.kind, 0, b, b))
         elif b.kind in PROSE:
             # An ordered item's marker ("1.") reads as a sentence of its own: it is no unit.
             sents = [(s, e) for s, e in spans.get(i, []) if not (b.kind == ITEM and _MARKER_ONLY.match(text[s:e]))]
@@ -164,6 +164,17 @@ def leans_back(sentence: str) -> bool:
     enabled, uv queries the driver") says what it says of the sentence before it, which a quote
     of it alone leaves out."""
     return bool(_ANAPHOR.match(sentence))
+
+
+def _without_dangling_label(text: str, entry: Block) -> int:
+    """Where an entry's answer ends: before a last line that only labels what follows it
+    ("Example usage:"), whose example (on a built page, a set of tabs) the entry does not hold."""
+    source = text[entry.start : entry.end].rstrip()
+    cut = source.rfind("\n")
+    last = source[cut + 1 :].strip()
+    if cut > 0 and last.endswith(":") and len(last.split()) <= _LABEL_WORDS:
+        return entry.start + len(source[:cut].rstrip())
+    return entry.end
 
 
 def is_pointer(sentence: str) -> bool:
@@ -210,6 +221,7 @@ def _introduced(blocks: list[Block], i: int) -> list[Block]:
 
 
 _SPACES = re.compile(r"\s*")
+_LABEL_WORDS = 3
 _WIKI_TITLE = re.compile(r"\s*(\S.{0,150}?) - wikipedia\b", re.IGNORECASE)
 # A lead names its subject, then a parenthesis ("(born 1944)"), an alias or the verb.
 _LEAD_AFTER_TITLE = r"(?=\s*\(|,|\s+(?:is|was|are|were)\b)"
