@@ -211,9 +211,7 @@ def test_a_misspelt_question_is_still_answered(seed_service):
     assert not answer.refused and "107" in answer.text
 
 
-@pytest.mark.parametrize("question", [
-    pytest.param(q, marks=pytest.mark.xfail(strict=True, reason="a deputy representative comes first"))
-    if "envoy" in q else q for q in PARAPHRASES])
+@pytest.mark.parametrize("question", PARAPHRASES)
 def test_paraphrases_of_the_seed_article_are_answered(seed_service, question):
     answer = seed_service.answer(question)
     assert not answer.refused, (question, answer.confidence)

@@ -57,8 +57,13 @@ def words(text: str, lower: bool = True) -> list[str]:
     return _WORD.findall(text.lower() if lower else text)
 
 
+# "US" and "U.S." lowercased are the stop word "us": written out, they meet "United States".
+_US = re.compile(r"\bU\.S\.(?:A\.)?|\bUSA?\b")
+
+
 def term_pairs(text: str) -> list[tuple[str, str]]:
     """(word, stemmed term) for each content word."""
+    text = _US.sub("United States", text)
     return [(w, _stem(w.replace("’", "'").replace(",", ""))) for w in words(text)
             if w not in STOPWORDS and w.replace("'", "").replace("’", "") not in CONTRACTIONS]
 
