@@ -356,6 +356,15 @@ def test_a_sentence_that_only_points_elsewhere_is_no_answer_unit(tmp_path, encod
     assert any("See the documentation on" in c.text for c in chunks)  # still searched
 
 
+def test_a_sentence_about_the_talk_or_page_itself_is_no_answer_unit(tmp_path, encoder):
+    (tmp_path / "talk.txt").write_text(
+        "Today I will address who will benefit from the work. This slide and the following few slides "
+        "provide a quick view of the catalog format. Agencies benefit from machine-readable controls. "
+        "This method builds the catalog from source.\n")
+    units = [" ".join(text.split()) for _, text in _units(load(tmp_path / "talk.txt"), encoder)]
+    assert units == ["Agencies benefit from machine-readable controls.", "This method builds the catalog from source."]
+
+
 def test_a_list_whose_items_hold_code_is_shown_with_the_code_fenced(tmp_path, encoder):
     (tmp_path / "remove.md").write_text(
         "# Uninstalling\n\nIf you need to remove fernwood from your system, follow these steps:\n\n"

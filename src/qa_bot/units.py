@@ -143,7 +143,7 @@ def answer_units(text: str, blocks: list[Block], spans: dict[int, list[tuple[int
                 last = k == len(sents) - 1 and e == _stripped_end(text, b)
                 if not (last and introduces(text[s:e], b)):
                     # A bare name ("- `index-url`", "- Ed25519") is answered by its list, not alone.
-                    if not (is_pointer(text[s:e]) or b.kind == ITEM and len(b.text.split()) < 3):
+                    if not (is_pointer(text[s:e]) or is_signpost(text[s:e]) or b.kind == ITEM and len(b.text.split()) < 3):
                         units.append(DocUnit(s, e, "sentence", 0, b, b))
                 elif body := _introduced(blocks, i):  # an introduction without its list says nothing
                     if all(x.kind == ITEM and _ONLY_LINK.match(x.text) for x in body):
@@ -175,6 +175,13 @@ def _without_dangling_label(text: str, entry: Block) -> int:
     if cut > 0 and last.endswith(":") and len(last.split()) <= _LABEL_WORDS:
         return entry.start + len(source[:cut].rstrip())
     return entry.end
+
+
+def is_signpost(sentence: str) -> bool:
+    """A sentence about the talk or page itself ("This slide describes the components we expect
+    to work on", "Today I will address why we're doing OSCAL"): it names what is coming, not what
+    is so, and it outranked the sentences it announces (it holds all their words)."""
+    return bool(_SIGNPOST.match(" ".join(sentence.split())))
 
 
 def is_pointer(sentence: str) -> bool:
@@ -232,6 +239,14 @@ _ANAPHOR = re.compile(
     r"(?:When|If|Once|Unless) (?:enabled|disabled|set|used|provided|specified|present|so|not)|"
     r"In (?:this|that|either|both) cases?|Otherwise|Instead)\b")
 _HATNOTE = re.compile(r"For (?!example|instance)[^.]{0,150}, see [^.]{0,150}\.?$")
+_SIGNPOST = re.compile(
+    r"(?:Today,? |First,? |Next,? )?(?:I|we)(?:'ll|’ll| will| am going to| are going to) (?:address|talk about|discuss|"
+    r"cover|go over|walk through|look at)\b|"
+    r"(?:The )?(?:next|following|previous) (?:few )?slides? |"
+    r"This (?:slide|talk|presentation|deck|page|guide|document|section|chapter|tutorial)(?: and [^.]{0,40}?)? "
+    r"(?:(?:describe|discusse|cover|explain|show|outline|provide|walk|talk|list|give)s?|has|have|will|is about|are about)\b|"
+    r"This talks to\b",
+    re.IGNORECASE)
 _POINTER = re.compile(
     r"^\W*(?:or,? |also,? )?(?:see|read|refer to|check out|explore|visit|consult|head to)\b|"
     r"\bcan be found (?:in|at|on) (?:the |our )?\[|^for (?:more|further|additional|full) [^,]{0,80}, see\b",
