@@ -44,16 +44,25 @@ def test_citations_are_real_and_verbatim(seed_service, question):
     assert_verifiable(answer)
 
 
-def test_citations_in_markdown_and_pdf(tmp_path, encoder):
+def _docs(tmp_path: Path, files: dict[str, str]) -> Path:
     docs = tmp_path / "docs"
     docs.mkdir()
-    (docs / "garden.md").write_text(
-        "# Garden\n\nNotes on the garden.\n\n## Tomatoes\n\nTomatoes need six hours of sun.\n"
-        "Water them at the roots, never on the leaves.\n\n## Roses\n\nPrune roses in late winter.\n"
-    )
-    write_pdf(docs / "manual.pdf", [["The pump is model XR-7."], ["Replace the XR-7 filter every 90 days."]])
+    for name, text in files.items():
+        (docs / name).write_text(text)
+    return docs
+
+
+def _service(tmp_path: Path, encoder, docs: Path) -> QAService:
     Index(make_settings(tmp_path / "ix"), encoder).sync([docs])
-    svc = QAService(make_settings(tmp_path / "ix"), encoder=encoder)
+    return QAService(make_settings(tmp_path / "ix"), encoder=encoder)
+
+
+def test_citations_in_markdown_and_pdf(tmp_path, encoder):
+    docs = _docs(tmp_path, {"garden.md": (
+        "# Garden\n\nNotes on the garden.\n\n## Tomatoes\n\nTomatoes need six hours of sun.\n"
+        "Water them at the roots, never on the leaves.\n\n## Roses\n\nPrune roses in late winter.\n")})
+    write_pdf(docs / "manual.pdf", [["The pump is model XR-7."], ["Replace the XR-7 filter every 90 days."]])
+    svc = _service(tmp_path, encoder, docs)
 
     md = svc.answer("How many hours of sun do tomatoes need?")
     assert not md.refused and "six hours" in md.text
@@ -68,15 +77,10 @@ def test_citations_in_markdown_and_pdf(tmp_path, encoder):
 
 
 def test_a_sentence_that_leans_back_is_quoted_with_the_one_before_it(tmp_path, encoder):
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "oscal.md").write_text(
+    svc = _service(tmp_path, encoder, _docs(tmp_path, {"oscal.md": (
         "# Plans\n\nWe are also working on a prose OSCAL specification.\nIt will define the catalog and "
         "profile models and explain how to convert them.\n\n## Tools\n\nIt ships a converter for "
-        "catalog files.\n"
-    )
-    Index(make_settings(tmp_path / "ix"), encoder).sync([docs])
-    svc = QAService(make_settings(tmp_path / "ix"), encoder=encoder)
+        "catalog files.\n")}))
 
     answer = svc.answer("what will define the catalog and profile models?")
     assert_verifiable(answer)
