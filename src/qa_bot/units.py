@@ -244,7 +244,8 @@ _SIGNPOST = re.compile(
     r"cover|go over|walk through|look at)\b|"
     r"(?:The )?(?:next|following|previous) (?:few )?slides? |"
     r"This (?:slide|talk|presentation|deck|page|guide|document|section|chapter|tutorial)(?: and [^.]{0,40}?)? "
-    r"(?:(?:describe|discusse|cover|explain|show|outline|provide|walk|talk|list|give)s?|has|have|will|is about|are about)\b|"
+    r"(?:(?:describe|cover|explain|show|outline|provide|walk|talk|list|give)s?|discuss(?:es)?|has|have|will|"
+    r"is about|are about)\b|"
     r"This talks to\b",
     re.IGNORECASE)
 _POINTER = re.compile(
