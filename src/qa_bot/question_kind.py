@@ -4,6 +4,7 @@ sentence holds one: a ranking feature of the extractive answerer and a check on 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _YEARISH = re.compile(
     r"\b(1\d{3}|20\d{2}|\d{1,2}(st|nd|rd|th)?|january|february|march|april|may|june|july|august|"
@@ -77,10 +78,12 @@ def definition_subject(question: str) -> str | None:
     return None if set(x.split()) & _NOT_SUBJECT else x
 
 
-def _defines(subject: str, sentence: str) -> bool:
-    """The sentence says what `subject` is ("a workspace is ...", "Workspaces are ...")."""
-    name = r"\s+".join(re.escape(w) for w in subject.split())
-    return bool(re.search(rf"(?<![\w-])`?{name}`?s?\s+(?:is|are|means|refers to)\b", sentence, re.IGNORECASE))
+@lru_cache(maxsize=256)
+def _definition_pattern(question: str) -> re.Pattern[str]:
+    """What a sentence that says what the question's subject is looks like ("a workspace is ...",
+    "Workspaces are ..."); built once per question, matched against each of its units."""
+    name = r"\s+".join(re.escape(w) for w in (definition_subject(question) or "").split())
+    return re.compile(rf"(?<![\w-])`?{name}`?s?\s+(?:is|are|means|refers to)\b", re.IGNORECASE)
 
 
 # "the easiest way to install uv": a how-to question's framing, which the steps that answer it
@@ -107,7 +110,7 @@ def type_match(kind: str | None, sentence: str, question: str) -> float:
     if kind is None:
         return 0.5
     if kind == "definition":
-        return 1.0 if _defines(definition_subject(question) or "", sentence) else 0.0
+        return 1.0 if _definition_pattern(question).search(sentence) else 0.0
     if kind == "number":
         return 1.0 if _NUMBER.search(sentence) else 0.0
     if kind == "time":
