@@ -14,7 +14,7 @@ from qa_bot.service import QAService
 from qa_bot.lexical import LexicalIndex, sentence_evidence
 from qa_bot.question_kind import definition_subject, expected_type, type_match
 from qa_bot.schema import Chunk
-from qa_bot.text import sentence_spans, terms
+from qa_bot.text import dotted_names, sentence_spans, terms
 from tests.conftest import PARAPHRASES, make_settings
 from tests.pdfgen import write_pdf
 
@@ -118,6 +118,28 @@ def test_only_rare_words_the_documents_lack_even_misspelt_count_as_never_mention
     # (Zipf 3.4) to be a paraphrase of the article's "ambassador"; "flatpak": absent and rare.
     assert lexical.unknown_words("Is Antonv the envoy on Kubernetes and Flatpak?", 0.6) == ("kubernetes", "flatpak")
     assert lexical.unknown_words("Is Antonv the envoy?", 0.5) == ("envoy",)
+
+
+def test_a_file_name_the_documents_never_hold_is_never_mentioned_though_its_words_are():
+    texts = ["Declare dependencies in pyproject.toml; see docs.astral.sh for more.",
+             "The environment is created on first run.", "Settings may also be written as yml."]
+    lexical = LexicalIndex.build([Chunk(f"c{i}", "/d/setup.md", t, 0, len(t), 1, 1, None, None)
+                                  for i, t in enumerate(texts)])
+    assert dotted_names("Is U.S. e.g. 3.12 in Environment.yml or node.js?") == ["environment.yml", "node.js"]
+    assert lexical.unknown_words("Can I list them in environment.yml?", 0.6) == ("environment.yml",)
+    # Held whole or as the end of a longer name: mentioned.
+    assert lexical.unknown_words("Can I list them in pyproject.toml, as astral.sh says?", 0.6) == ()
+
+
+def test_a_question_about_a_file_the_documents_never_name_is_declined_and_says_so(tmp_path, encoder):
+    docs = _docs(tmp_path, {"setup.md": (
+        "# Setup\n\nDeclare the project's dependencies in pyproject.toml, under `[project]`.\n\n"
+        "The environment is created on the first run. Lock files are written as TOML, never as yml.\n")})
+    Index(make_settings(tmp_path / "ix"), encoder).sync([docs])
+    always = QAService(make_settings(tmp_path / "ix", refusal_threshold=0.0), encoder=encoder)
+    answer = always.answer("Can I declare the dependencies in an environment.yml?")
+    assert answer.refused and answer.confidence == 0.0 and answer.unmatched[0] == "environment.yml"
+    assert not always.answer("Can I declare the dependencies in pyproject.toml?").refused
 
 
 def test_the_noun_that_names_the_answer_kind_is_no_term(seed_service):

@@ -28,10 +28,13 @@ from .units import MAX_UNIT_CHARS, display, leans_back
 
 REFUSAL_TEXT = "I could not find the answer to that in the documents."
 # A question that names something rare (a tool, a product, a term of art: Zipf frequency in
-# general English under about 2.3) that the documents never mention, not even misspelt, is
-# declined whatever the scores say: docs that never name PyCharm do not answer "does uv support
-# PyCharm?". The cut-off is chosen on bench/calibrate.py's fitting sets, which it prints: at 0.7
-# it refuses 1 of 503 answerable SQuAD questions and none of 279 generated docs and natural ones.
+# general English under about 2.3) that the documents never mention, not even misspelt, or a file
+# they never name ("environment.yml"), is declined whatever the scores say: docs that never name
+# PyCharm do not answer "does uv support PyCharm?". The cut-off is chosen on bench/calibrate.py's
+# fitting sets, which it prints: at 0.7 it refuses 1 of 503 answerable SQuAD questions and none of
+# 279 generated docs and natural ones. (At 0.6 it caught no more docs-set unanswerables the
+# features answer, and cost a right answer on the SQuAD eval articles in each version.) File names
+# are flagged in no SQuAD or NQ question.
 UNKNOWN_WORD_SPECIFICITY = 0.7
 UNIT_EMBED_CHARS = 240  # about 60 word-pieces: most sentences whole, a long unit's opening
 # Only the lexically most promising units are worth an embedding each: the top 5 keep the

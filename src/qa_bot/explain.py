@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 
 from .lexical import LexicalIndex
 from .schema import Answer, Passage, location
-from .text import term_pairs, terms, words
+from .text import dotted_names, term_pairs, terms, words
 
 # Below this a word is too common to be what the documents lack: at 0.2 a refusal named "need"
 # ("none of them mentions “need”") as the reason; "capital" and "Australia" weigh 0.33.
@@ -20,7 +20,11 @@ TOPIC_WORDS = 8
 
 
 def unmatched(question: str, passages: Sequence[Passage], lexical: LexicalIndex, limit: int = 2) -> tuple[str, ...]:
-    """The question's most specific words that none of `passages` contains, most specific first."""
+    """The file names the question asks about and its most specific words that none of `passages`
+    contains, names first, then the words most specific first."""
+    held = [p.chunk.indexed_text.lower() for p in passages]
+    names = tuple(n for n in dict.fromkeys(dotted_names(question, lower=False))  # as the user wrote them
+                  if not any(n.lower() in text for text in held))
     present = set().union(*(terms(p.chunk.indexed_text) for p in passages))
     weights = lexical.term_weights(question)
     spelled = {w.lower(): w for w in words(question, lower=False)}  # shown as the user wrote it
@@ -28,7 +32,7 @@ def unmatched(question: str, passages: Sequence[Passage], lexical: LexicalIndex,
     for word, term in term_pairs(question):
         if term not in present and weights.get(term, 0.0) >= MIN_WEIGHT:
             found.setdefault(spelled.get(word, word), weights[term])
-    return tuple(sorted(found, key=found.get, reverse=True)[:limit])
+    return (names + tuple(sorted(found, key=found.get, reverse=True)))[:limit]
 
 
 def why_refused(answer: Answer, name: Callable[[str], str] = str) -> str | None:

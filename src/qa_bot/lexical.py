@@ -13,7 +13,7 @@ import numpy as np
 
 from .question_kind import type_nouns
 from .schema import Chunk
-from .text import sentence_spans, specificity, term_pairs, terms
+from .text import dotted_names, sentence_spans, specificity, term_pairs, terms
 
 
 # A word at least this rare in English (Zipf 3 or less) that no chunk holds may be a misspelling:
@@ -82,10 +82,24 @@ class LexicalIndex:
         return pairs
 
     def unknown_words(self, question: str, min_specificity: float) -> tuple[str, ...]:
-        """The question's words that are rare in English (specificity at least `min_specificity`)
-        and that no chunk holds, not even misspelt: what the documents never mention."""
-        return tuple(w for w, t in term_pairs(question)
+        """What the documents never mention: the question's words that are rare in English
+        (specificity at least `min_specificity`) and that no chunk holds, not even misspelt, and
+        the file names it asks about ("environment.yml") that no chunk holds. A name's words alone
+        prove nothing: docs that say "environment" and "yml" apart need not know environment.yml."""
+        rare = tuple(w for w, t in term_pairs(question)
                      if t not in self._df and specificity(w) >= min_specificity and self._nearest(t) is None)
+        return rare + tuple(n for n in dotted_names(question) if n not in self._dotted_names)
+
+    @cached_property
+    def _dotted_names(self) -> frozenset[str]:
+        """Every file name the chunks hold, with its shorter runs of parts ("docs.astral.sh" holds
+        "astral.sh" too); built on the first question that names a file."""
+        names: set[str] = set()
+        for c in self.chunks:
+            for name in dotted_names(c.indexed_text):
+                parts = name.split(".")
+                names.update(".".join(parts[i:j]) for i in range(len(parts)) for j in range(i + 2, len(parts) + 1))
+        return frozenset(names)
 
     def _nearest(self, term: str) -> str | None:
         """The indexed term `term` most likely misspells: one that starts with the same letter and

@@ -61,6 +61,17 @@ def words(text: str, lower: bool = True) -> list[str]:
 _US = re.compile(r"\bU\.S\.(?:A\.)?|\bUSA?\b")
 
 
+# A file or package name as people type it ("environment.yml", "poetry.lock", "node.js"): parts of
+# two or more characters, each starting with a letter, joined by dots. Initials ("U.S.", "e.g.")
+# and versions ("3.12") are none.
+_DOTTED = re.compile(r"(?<![\w.])[^\W\d_]\w+(?:\.[^\W\d_]\w+)+(?!\w)")
+
+
+def dotted_names(text: str, lower: bool = True) -> list[str]:
+    """The file and package names in `text`."""
+    return _DOTTED.findall(text.lower() if lower else text)
+
+
 def term_pairs(text: str) -> list[tuple[str, str]]:
     """(word, stemmed term) for each content word."""
     text = _US.sub("United States", text)
