@@ -204,6 +204,12 @@ def test_a_number_with_thousands_separators_is_one_term():
     assert terms("in 2010,2011 and 1,2,3") == ["2010", "2011", "1", "2", "3"]
 
 
+def test_a_name_typed_without_its_accents_is_the_same_term():
+    assert terms("Who played Théoden? Schrödinger's émigrés") == terms("Who played Theoden? Schrodinger's emigres")
+    # Marks that make another script's letter a different letter stay: ガ (ga) is not カ (ka).
+    assert terms("ガス") != terms("カス")
+
+
 def test_lexical_search_finds_the_spelled_out_words_for_a_short_form():
     texts = ["The CACHE_ROOT environment variable sets where downloads are stored.",
              "A var keyword declares a name in old JavaScript.",

@@ -20,7 +20,7 @@ from .units import DocUnit, answer_units, introduces, sentences
 # Coarsest boundary first: paragraphs, lines, sentences, clauses, words, characters.
 SEPARATORS = ["\n\n", "\n", ". ", "? ", "! ", "; ", ": ", ", ", " ", ""]
 # Bumped whenever the way files become chunks or terms changes: old indexes are then rebuilt.
-LAYOUT = "blocks-7"
+LAYOUT = "blocks-8"
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 
 import Stemmer
@@ -43,8 +44,21 @@ ALIASES = {
 _stemmer = Stemmer.Stemmer("english")
 
 
+def _unaccented(word: str) -> str:
+    """`word` without the accents on its Latin letters: people type "Schrodinger" and "Theoden"
+    for the documents' "Schrödinger" and "Théoden". Marks on other scripts' letters stay."""
+    if word.isascii():
+        return word
+    kept: list[str] = []
+    for ch in unicodedata.normalize("NFKD", word):
+        if not (unicodedata.combining(ch) and kept and kept[-1].isascii()):
+            kept.append(ch)
+    return unicodedata.normalize("NFC", "".join(kept))
+
+
 @lru_cache(maxsize=65536)
 def _stem(word: str) -> str:
+    word = _unaccented(word)
     word = ALIASES.get(word, word)
     stem = _stemmer.stemWord(word)
     # Snowball turns a final y into i ("copy" -> "copi", to meet "copies"), which made "pypy" and
