@@ -14,7 +14,7 @@ from qa_bot.service import QAService
 from qa_bot.lexical import LexicalIndex, sentence_evidence
 from qa_bot.question_kind import definition_subject, expected_type, type_match
 from qa_bot.schema import Chunk
-from qa_bot.text import dotted_names, sentence_spans, terms
+from qa_bot.text import contradicts, dotted_names, numbered_mentions, sentence_spans, terms
 from tests.conftest import PARAPHRASES, make_settings
 from tests.pdfgen import write_pdf
 
@@ -202,6 +202,19 @@ def test_a_number_with_thousands_separators_is_one_term():
     assert terms("more than 10000 runs") == terms("more than 10,000 runs") == ["10000", "run"]
     # Commas between numbers that are no thousands groups still separate them.
     assert terms("in 2010,2011 and 1,2,3") == ["2010", "2011", "1", "2", "3"]
+
+
+def test_a_unit_that_numbers_the_asked_thing_otherwise_ranks_after_the_others(tmp_path, encoder):
+    asked = numbered_mentions("what got done in sprint 2, on Python 3.12, in 2010")
+    assert asked == {("sprint", "2"), ("python", "3.12")}  # "in 2010" numbers nothing
+    assert contradicts(asked, "During Sprint 3 we wrote the documentation.")
+    assert not contradicts(asked, "In Sprint 2 we did the catalog work; Sprint 3 wrote the docs.")
+    assert not contradicts(asked, "We finished the documentation.")
+    docs = _docs(tmp_path, {"sprints.md": (
+        "# Sprints\n\nWe got the documentation done in Sprint 3, and the documentation got reviewed in Sprint 4.\n\n"
+        "In Sprint 2 we did the catalog work.\n")})
+    answer = _service(tmp_path, encoder, docs).answer("what got done in sprint 2")
+    assert not answer.refused and answer.citations[0].quote == "In Sprint 2 we did the catalog work."
 
 
 def test_a_name_typed_without_its_accents_is_the_same_term():

@@ -23,7 +23,7 @@ from .lexical import LexicalIndex, coverage, sentence_evidence
 from .question_kind import expected_type, type_match
 from .reader import Reader
 from .schema import Answer, Citation, Passage, Unit
-from .text import terms
+from .text import contradicts, numbered_mentions, terms
 from .units import MAX_UNIT_CHARS, display, leans_back
 
 REFUSAL_TEXT = "I could not find the answer to that in the documents."
@@ -102,7 +102,14 @@ class ExtractiveAnswerer:
                     sentence_dense=0.0, passage_dense=p.dense, interaction=0.0,
                 )
                 rows.append(Candidate(rank, p, ev.start, ev.end, f, weigh(w, f), None if units is None else units[k]))
-        rows.sort(key=lambda c: c.score, reverse=True)
+        # A unit that numbers the thing asked about otherwise ("Sprint 3" for "what got done in
+        # sprint 2") answers another question: it ranks after every unit that does not.
+        asked = numbered_mentions(question)
+
+        def order(c: Candidate) -> tuple[bool, float]:
+            return contradicts(asked, c.text), -c.score
+
+        rows.sort(key=order)
         if not rows:
             return rows
         # Embedded in separate calls: the int8 model quantizes by the batch's range, and the
@@ -122,7 +129,7 @@ class ExtractiveAnswerer:
             for i, sim, x in zip(picked, vecs @ query, inter):
                 f = rows[i].features._replace(sentence_dense=float(sim), interaction=float(x))
                 rows[i] = replace(rows[i], features=f, score=weigh(w, f))
-        rows.sort(key=lambda c: c.score, reverse=True)
+        rows.sort(key=order)
         return rows
 
     def refusal_features(self, question: str, passages: list[Passage], best: Candidate) -> RefusalFeatures:

@@ -86,6 +86,30 @@ def dotted_names(text: str, lower: bool = True) -> list[str]:
     return _DOTTED.findall(text.lower() if lower else text)
 
 
+# A thing and its number ("sprint 2", "Python 3.12", "step 4"): the word right before a number.
+_NUMBERED = re.compile(r"([^\W\d_][\w'’-]*)\s+(\d+(?:\.\d+)*)(?![\w.]*\d)")
+
+
+def numbered_mentions(text: str) -> set[tuple[str, str]]:
+    """(term, number) for each numbered thing `text` names; stop words before a number ("in
+    2010") name nothing."""
+    out = set()
+    for word, number in _NUMBERED.findall(text):
+        term = terms(word)
+        if term:
+            out.add((term[-1], number))
+    return out
+
+
+def contradicts(asked: set[tuple[str, str]], text: str) -> bool:
+    """Whether `text` names a thing the question numbers only with other numbers ("Sprint 3"
+    for "sprint 2")."""
+    if not asked:
+        return False
+    said = numbered_mentions(text)
+    return any((t, n) not in said and any(s == t for s, _ in said) for t, n in asked)
+
+
 def term_pairs(text: str) -> list[tuple[str, str]]:
     """(word, stemmed term) for each content word."""
     text = _US.sub("United States", text)
