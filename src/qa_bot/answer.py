@@ -105,9 +105,10 @@ class ExtractiveAnswerer:
         # A unit that numbers the thing asked about otherwise ("Sprint 3" for "what got done in
         # sprint 2") answers another question: it ranks after every unit that does not.
         asked = numbered_mentions(question)
+        other = {(c.passage_rank, c.start) for c in rows if contradicts(asked, c.text)}
 
         def order(c: Candidate) -> tuple[bool, float]:
-            return contradicts(asked, c.text), -c.score
+            return (c.passage_rank, c.start) in other, -c.score
 
         rows.sort(key=order)
         if not rows:

@@ -87,7 +87,7 @@ def dotted_names(text: str, lower: bool = True) -> list[str]:
 
 
 # A thing and its number ("sprint 2", "Python 3.12", "step 4"): the word right before a number.
-_NUMBERED = re.compile(r"([^\W\d_][\w'’-]*)\s+(\d+(?:\.\d+)*)(?![\w.]*\d)")
+_NUMBERED = re.compile(r"([^\W\d_][\w'’-]*)\s+(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)*)(?!\w)")
 
 
 def numbered_mentions(text: str) -> set[tuple[str, str]]:
@@ -97,7 +97,7 @@ def numbered_mentions(text: str) -> set[tuple[str, str]]:
     for word, number in _NUMBERED.findall(text):
         term = terms(word)
         if term:
-            out.add((term[-1], number))
+            out.add((term[-1], number.replace(",", "")))
     return out
 
 
